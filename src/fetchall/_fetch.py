@@ -1,0 +1,194 @@
+"""Fetching one URL with httpx: the only module that speaks httpx, and the only place
+where exceptions become ``FetchError`` values (see ``error_from_exception``)."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from fetchall._errors import ErrorKind, FetchError, Response
+from fetchall._lines import Line
+from fetchall._observer import Observer
+from fetchall._result import Err, Ok, Result
+from fetchall._settings import Settings
+from fetchall._version import __version__
+
+USER_AGENT = f"fetchall/{__version__}"
+
+
+def make_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The one client a run shares: a pool as wide as the concurrency, redirects followed."""
+    return httpx.AsyncClient(
+        transport=transport,
+        limits=httpx.Limits(
+            max_connections=settings.concurrency,
+            max_keepalive_connections=settings.concurrency,
+        ),
+        timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+        follow_redirects=True,
+        max_redirects=settings.max_redirects,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What is known of a response so far, so a failure can still report it."""
+
+    final_url: str
+    status: int | None = None
+    received: int = 0
+    content_type: str | None = None
+
+    def response(self) -> Response | None:
+        if self.status is None:
+            return None
+        return Response(self.status, self.final_url, self.received, self.content_type)
+
+
+async def fetch_one(
+    client: httpx.AsyncClient, line: Line, url: str, deadline: float, observer: Observer
+) -> Result[Response, FetchError]:
+    """GET ``url``, stream and count its body, and return what happened; never raises
+    for anything the network or the server does."""
+    progress = _Progress(url)
+    try:
+        async with asyncio.timeout(deadline), client.stream("GET", url) as response:
+            progress.status = response.status_code
+            progress.final_url = str(response.url)
+            progress.content_type = response.headers.get("content-type")
+            observer.on_headers(line, response.status_code)
+            async for chunk in response.aiter_bytes():
+                progress.received += len(chunk)
+                observer.on_bytes(line, len(chunk))
+            reason = response.reason_phrase
+    except TimeoutError:
+        message = f"no complete response within {deadline:g}s"
+        return Err(FetchError(ErrorKind.TIMEOUT, message, progress.response()))
+    except (httpx.RequestError, httpx.InvalidURL, OSError) as exc:
+        return Err(error_from_exception(exc, client, progress))
+    fetched = Response(
+        progress.status, progress.final_url, progress.received, progress.content_type
+    )
+    if fetched.status >= 400:
+        message = f"HTTP {fetched.status} {reason}".rstrip()
+        return Err(FetchError(ErrorKind.HTTP_STATUS, message, fetched))
+    return Ok(fetched)
+
+
+def error_from_exception(
+    exc: httpx.RequestError | httpx.InvalidURL | OSError,
+    client: httpx.AsyncClient,
+    progress: _Progress,
+) -> FetchError:
+    """Translate an httpx, httpcore or OS exception into one of the closed set of kinds."""
+    kind, message = _classify(exc, client, progress)
+    return FetchError(kind, message, progress.response())
+
+
+def _classify(
+    exc: BaseException, client: httpx.AsyncClient, progress: _Progress
+) -> tuple[ErrorKind, str]:
+    where = _where(exc, progress.final_url)
+    detail = _detail(exc)
+    began = progress.status is not None
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return ErrorKind.INVALID_URL, f"invalid URL: {detail}"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return ErrorKind.TOO_MANY_REDIRECTS, f"more than {client.max_redirects} redirects"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ErrorKind.TIMEOUT, f"could not connect to {where} within {client.timeout.connect}s"
+    if isinstance(exc, httpx.ReadTimeout):
+        return ErrorKind.TIMEOUT, f"{where} sent nothing for {client.timeout.read}s"
+    if isinstance(exc, httpx.TimeoutException):
+        return ErrorKind.TIMEOUT, f"timed out talking to {where}"
+    if _caused_by(exc, socket.gaierror):
+        return ErrorKind.DNS, f"could not resolve host {_host(exc, progress.final_url)}"
+    if _caused_by(exc, ssl.SSLError):
+        return ErrorKind.TLS, f"TLS with {where} failed: {detail}"
+    if began:
+        if isinstance(exc, httpx.DecodingError):
+            return ErrorKind.PROTOCOL, f"could not decode the body from {where}: {detail}"
+        if isinstance(exc, httpx.RemoteProtocolError) and "peer closed" not in str(exc):
+            return ErrorKind.PROTOCOL, f"malformed response from {where}: {detail}"
+        return (
+            ErrorKind.READ,
+            f"connection to {where} lost after {progress.received} bytes: {detail}",
+        )
+    if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+        if "without sending a response" in str(exc) or isinstance(exc, httpx.ReadError):
+            return ErrorKind.PROTOCOL, f"{where} closed the connection without answering"
+        return ErrorKind.PROTOCOL, f"malformed response from {where}: {detail}"
+    if isinstance(exc, httpx.ProtocolError):
+        return ErrorKind.PROTOCOL, f"malformed response from {where}: {detail}"
+    return ErrorKind.CONNECT, _connect_message(exc, where, detail)
+
+
+def _connect_message(exc: BaseException, where: str, detail: str) -> str:
+    codes = {getattr(cause, "errno", None) for cause in _causes(exc)}
+    if errno.ECONNREFUSED in codes:
+        return f"connection refused by {where}"
+    if codes & {errno.ENETUNREACH, errno.EHOSTUNREACH}:
+        return f"{where} is unreachable"
+    if codes & {errno.ECONNRESET, errno.EPIPE}:
+        return f"connection to {where} reset before the request was sent"
+    return f"could not connect to {where}: {detail}"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what caused it, down the chain (into exception groups too)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup) and current.exceptions:
+            current = current.exceptions[0]
+        else:
+            current = current.__cause__ or current.__context__
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(cause, kind) for cause in _causes(exc))
+
+
+def _detail(exc: BaseException) -> str:
+    """The most specific message in the chain."""
+    messages = [str(cause) for cause in _causes(exc) if str(cause)]
+    return messages[-1] if messages else type(exc).__name__
+
+
+def _failed_url(exc: BaseException, fallback: str) -> httpx.URL | None:
+    """The URL of the request that failed (after redirects), when it can be known."""
+    try:
+        if isinstance(exc, httpx.RequestError):
+            return exc.request.url
+    except RuntimeError:  # httpx raises this when no request is attached
+        pass
+    try:
+        return httpx.URL(fallback)
+    except httpx.InvalidURL:
+        return None
+
+
+def _host(exc: BaseException, fallback: str) -> str:
+    url = _failed_url(exc, fallback)
+    return url.host if url is not None else fallback
+
+
+def _where(exc: BaseException, fallback: str) -> str:
+    """``host:port`` of the request that failed."""
+    url = _failed_url(exc, fallback)
+    if url is None:
+        return fallback
+    port = url.port or (443 if url.scheme == "https" else 80)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{port}"

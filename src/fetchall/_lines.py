@@ -1,0 +1,103 @@
+"""Turning raw input lines into URLs to fetch, or into the reason a line is invalid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fetchall._errors import ErrorKind, FetchError
+from fetchall._result import Err, Ok, Result
+
+MAX_LINE_BYTES = 64 * 1024
+"""Longer lines are reported as invalid instead of being held in memory."""
+
+_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One non-blank, non-comment input line: its text, its origin and the URL it names."""
+
+    text: str
+    source: str
+    url: Result[str, FetchError]
+
+
+def parse_line(raw: bytes, source: str) -> Line | None:
+    """Parse one raw line; ``None`` for a blank or ``#`` comment line."""
+    stripped = raw.strip()
+    if not stripped or stripped.startswith(b"#"):
+        return None
+    if len(raw) > MAX_LINE_BYTES:
+        text = raw[:200].decode("utf-8", "backslashreplace").strip() + "…"
+        return _invalid(text, source, f"line is longer than {MAX_LINE_BYTES} bytes")
+    try:
+        text = stripped.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        text = stripped.decode("utf-8", "backslashreplace")
+        return _invalid(text, source, "line is not valid UTF-8")
+    if not text or text.startswith("#"):
+        return None
+    return Line(text, source, url_from_text(text))
+
+
+def url_from_text(text: str) -> Result[str, FetchError]:
+    """The http(s) URL a stripped line names (``https://`` added when no scheme is given)."""
+    url = text if "://" in text else f"https://{text}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        return Err(FetchError(ErrorKind.INVALID_URL, f"unparsable URL: {exc}"))
+    if parts.scheme not in _SCHEMES:
+        return Err(
+            FetchError(
+                ErrorKind.INVALID_URL,
+                f"unsupported scheme {parts.scheme!r}: only http and https are fetched",
+            )
+        )
+    if not parts.hostname:
+        return Err(FetchError(ErrorKind.INVALID_URL, "no host in URL"))
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):
+        return Err(
+            FetchError(ErrorKind.INVALID_URL, "URL contains whitespace or control characters")
+        )
+    return Ok(url)
+
+
+def _invalid(text: str, source: str, message: str) -> Line:
+    return Line(text, source, Err(FetchError(ErrorKind.INVALID_URL, message)))
+
+
+class LineSplitter:
+    """Cuts a stream of byte chunks into lines, holding at most ``MAX_LINE_BYTES`` + 1 of one."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._overlong = False
+
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        """The complete lines that ``chunk`` ends."""
+        *complete, rest = chunk.split(b"\n")
+        for part in complete:
+            yield self._take(part)
+        self._hold(rest)
+
+    def finish(self) -> Iterator[bytes]:
+        """The last line, when the input does not end with a newline."""
+        if self._pending or self._overlong:
+            yield self._take(b"")
+
+    def _take(self, part: bytes) -> bytes:
+        line = self._pending + (b"" if self._overlong else part)
+        self._pending, self._overlong = b"", False
+        return line
+
+    def _hold(self, rest: bytes) -> None:
+        if self._overlong:
+            return
+        self._pending += rest
+        if len(self._pending) > MAX_LINE_BYTES:
+            self._pending = self._pending[: MAX_LINE_BYTES + 1]
+            self._overlong = True

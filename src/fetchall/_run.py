@@ -1,0 +1,174 @@
+"""One run of the command: wire sources, engine, writer and summary together, run the
+event loop, and turn how it ended into an exit status."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+from fetchall._engine import fetch_lines
+from fetchall._records import record_of
+from fetchall._settings import Settings
+from fetchall._sources import Source, SourceError, close_sources, open_sources, read_lines
+from fetchall._status import ExitStatus
+from fetchall._summary import Tally, summary_text
+from fetchall._writers import OutputFormat, Writer, make_writer
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """The process streams and what is known of them, passed down instead of read from sys."""
+
+    stdin: BinaryIO
+    stdout: BinaryIO
+    stderr: TextIO
+    stdin_isatty: bool
+    stdout_isatty: bool
+    no_color: bool
+    """True when the NO_COLOR environment variable is set and not empty."""
+
+    @classmethod
+    def from_process(cls) -> Environment:
+        """The environment of this process."""
+        return cls(
+            stdin=sys.stdin.buffer,
+            stdout=sys.stdout.buffer,
+            stderr=sys.stderr,
+            stdin_isatty=sys.stdin.isatty(),
+            stdout_isatty=sys.stdout.isatty(),
+            no_color=bool(os.environ.get("NO_COLOR")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """How results are shown: record format, quietness, colour and debugging."""
+
+    format: OutputFormat = OutputFormat.TEXT
+    quiet: bool = False
+    color: bool = True
+    debug: bool = False
+
+
+class _OutputError(Exception):
+    """stdout could not be written (other than a closed pipe)."""
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived."""
+
+
+def run(names: Sequence[str], settings: Settings, output: Output, env: Environment) -> ExitStatus:
+    """Fetch every URL of the named sources, write the records, and say how it went."""
+    try:
+        sources = open_sources(names, env.stdin)
+    except SourceError as exc:
+        _say(env, str(exc))
+        return ExitStatus.USAGE
+    color = output.color and env.stdout_isatty and not env.no_color
+    writer = make_writer(output.format, env.stdout, color=color, quiet=output.quiet)
+    tally = Tally()
+    started = time.perf_counter()
+    try:
+        status = _run_loop(sources, settings, writer, tally, output, env)
+    finally:
+        close_sources(sources)
+    if status is ExitStatus.BROKEN_PIPE:
+        _silence_stdout(env)
+        return status
+    if not output.quiet:
+        interrupted = status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED)
+        env.stderr.write(
+            summary_text(tally, time.perf_counter() - started, interrupted=interrupted)
+        )
+        env.stderr.flush()
+    if status is ExitStatus.OK and tally.failed:
+        return ExitStatus.FAILED
+    return status
+
+
+def _run_loop(
+    sources: list[Source],
+    settings: Settings,
+    writer: Writer,
+    tally: Tally,
+    output: Output,
+    env: Environment,
+) -> ExitStatus:
+    """Run the event loop and map how it ended to a status."""
+    try:
+        asyncio.run(_fetch_and_write(sources, settings, writer, tally))
+    except KeyboardInterrupt:
+        _say(env, "interrupted")
+        return ExitStatus.INTERRUPTED
+    except _Terminated:
+        _say(env, "terminated")
+        return ExitStatus.TERMINATED
+    except BrokenPipeError:
+        return ExitStatus.BROKEN_PIPE
+    except SourceError as exc:
+        _say(env, str(exc))
+        return ExitStatus.USAGE
+    except _OutputError as exc:
+        _say(env, str(exc))
+        return ExitStatus.FAILED
+    except Exception as exc:
+        if output.debug:
+            traceback.print_exc(file=env.stderr)
+        _say(env, f"internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)")
+        return ExitStatus.INTERNAL
+    return ExitStatus.OK
+
+
+async def _fetch_and_write(
+    sources: list[Source], settings: Settings, writer: Writer, tally: Tally
+) -> None:
+    """Fetch every line and write each record as it finishes; SIGTERM ends the run."""
+    main = asyncio.current_task()
+    assert main is not None
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        main.cancel()
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        async for result in fetch_lines(read_lines(sources), settings):
+            tally.add(result)
+            try:
+                writer.write(record_of(result))
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise _OutputError(f"cannot write the records: {exc.strerror or exc}") from exc
+    except asyncio.CancelledError:
+        if terminated:
+            raise _Terminated from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _say(env: Environment, message: str) -> None:
+    env.stderr.write(f"fetchall: {message}\n")
+    env.stderr.flush()
+
+
+def _silence_stdout(env: Environment) -> None:
+    """After a closed pipe, point stdout at /dev/null so the exit flush cannot fail
+    (the "Note on SIGPIPE" in Python's signal docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, env.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test's in-memory stream)
+        pass
