@@ -9,6 +9,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
@@ -20,6 +21,8 @@ from fetchall._settings import Settings
 from fetchall._version import __version__
 
 USER_AGENT = f"fetchall/{__version__}"
+
+_E = TypeVar("_E", bound=BaseException)
 
 
 def make_client(
@@ -110,10 +113,11 @@ def _classify(
         return ErrorKind.TIMEOUT, f"{where} sent nothing for {client.timeout.read}s"
     if isinstance(exc, httpx.TimeoutException):
         return ErrorKind.TIMEOUT, f"timed out talking to {where}"
-    if _caused_by(exc, socket.gaierror):
+    if _first_cause(exc, socket.gaierror) is not None:
         return ErrorKind.DNS, f"could not resolve host {_host(exc, progress.final_url)}"
-    if _caused_by(exc, ssl.SSLError):
-        return ErrorKind.TLS, f"TLS with {where} failed: {detail}"
+    tls_error = _first_cause(exc, ssl.SSLError)
+    if tls_error is not None:
+        return ErrorKind.TLS, f"TLS with {where} failed: {_tls_detail(tls_error)}"
     if began:
         if isinstance(exc, httpx.DecodingError):
             return ErrorKind.PROTOCOL, f"could not decode the body from {where}: {detail}"
@@ -156,8 +160,15 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             current = current.__cause__ or current.__context__
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    return any(isinstance(cause, kind) for cause in _causes(exc))
+def _first_cause(exc: BaseException, kind: type[_E]) -> _E | None:
+    return next((cause for cause in _causes(exc) if isinstance(cause, kind)), None)
+
+
+def _tls_detail(error: ssl.SSLError) -> str:
+    verify_message = getattr(error, "verify_message", None)
+    if verify_message:
+        return f"certificate verify failed: {verify_message}"
+    return error.reason or str(error)
 
 
 def _detail(exc: BaseException) -> str:

@@ -1,0 +1,177 @@
+"""A real HTTP/1.1 server for the tests, on 127.0.0.1 with a port chosen at run time.
+
+It runs its own event loop in a thread and answers by path:
+
+    /bytes/N          200 with an N-byte body (?delay=SECONDS before the headers)
+    /gzip/N           200 with N bytes of body, sent gzip-encoded
+    /status/CODE      that status with a short body
+    /redirect/N       a 302 chain N long, ending in 200
+    /loop             a redirect to itself, forever
+    /stall            never answers (until the server stops)
+    /close            closes the connection without answering
+    /garbage          answers with bytes that are not HTTP
+    /short            promises 1000 bytes in Content-Length and sends 10
+    /reset            sends headers and part of the body, then resets the connection
+
+It counts requests by path and the peak number of requests in flight at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import socket
+import struct
+import threading
+from collections import Counter
+from urllib.parse import parse_qs, urlsplit
+
+REASONS = {200: "OK", 302: "Found", 404: "Not Found", 500: "Internal Server Error"}
+
+
+class TestServer:
+    __test__ = False  # not a test class, despite its name
+
+    """Start with ``start()``, stop with ``stop()``; ``url(path)`` names a route."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.requests: Counter[str] = Counter()
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stopped: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._serve, name="test-server", daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> TestServer:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("test server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+        self._thread.join(10)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.peak_in_flight = self.in_flight
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        self._stopped = asyncio.Event()
+        server = await asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        async with server:
+            await self._stopped.wait()
+            server.close()
+            connections = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in connections:
+                task.cancel()
+            await asyncio.gather(*connections, return_exceptions=True)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                target = head.split(b" ", 2)[1].decode()
+                keep_open = await self._answer(target, writer)
+                if not keep_open:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _answer(self, target: str, writer: asyncio.StreamWriter) -> bool:
+        parts = urlsplit(target)
+        query = parse_qs(parts.query)
+        path = parts.path
+        with self._lock:
+            self.requests[path] += 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if "delay" in query:
+                await asyncio.sleep(float(query["delay"][0]))
+            return await self._route(path, writer)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _route(self, path: str, writer: asyncio.StreamWriter) -> bool:
+        name, _, arg = path.strip("/").partition("/")
+        if name == "bytes":
+            _respond(writer, 200, b"x" * int(arg))
+        elif name == "gzip":
+            body = gzip.compress(b"y" * int(arg))
+            _respond(writer, 200, body, {"Content-Encoding": "gzip"})
+        elif name == "status":
+            code = int(arg)
+            _respond(writer, code, f"status {code}\n".encode())
+        elif name == "redirect":
+            hops = int(arg)
+            if hops <= 0:
+                _respond(writer, 200, b"arrived\n")
+            else:
+                _respond(writer, 302, b"", {"Location": f"/redirect/{hops - 1}"})
+        elif name == "loop":
+            _respond(writer, 302, b"", {"Location": "/loop"})
+        elif name == "stall":
+            await asyncio.sleep(3600)
+        elif name == "close":
+            return False
+        elif name == "garbage":
+            writer.write(b"HELLO THERE\r\n\r\n")
+            await writer.drain()
+            return False
+        elif name == "short":
+            writer.write(_head(200, {"Content-Length": "1000"}) + b"x" * 10)
+            await writer.drain()
+            return False
+        elif name == "reset":
+            writer.write(_head(200, {"Content-Length": "100000"}) + b"x" * 1000)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            _reset(writer)
+            return False
+        else:
+            _respond(writer, 404, b"no such route\n")
+        await writer.drain()
+        return True
+
+
+def _head(status: int, headers: dict[str, str]) -> bytes:
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _respond(
+    writer: asyncio.StreamWriter, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> None:
+    fields = {"Content-Type": "text/plain", "Content-Length": str(len(body)), **(headers or {})}
+    writer.write(_head(status, fields) + body)
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()

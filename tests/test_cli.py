@@ -1,0 +1,218 @@
+"""The command line through typer's CliRunner: options, formats, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fetchall import __version__
+from fetchall._records import FIELDS
+from fetchall.cli import app
+from tests.server import TestServer
+
+
+def invoke(*args: str, stdin: str | bytes = b""):
+    return CliRunner().invoke(app, list(args), input=stdin, env={"NO_COLOR": None})
+
+
+def jsonl(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def test_jsonl_records_carry_every_field(server: TestServer, url_file) -> None:
+    """Each record has exactly the documented fields, with the documented values."""
+    path = url_file(server.url("/bytes/321"))
+    result = invoke("--json", str(path))
+    assert result.exit_code == 0
+    (record,) = jsonl(result.stdout)
+    assert list(record) == list(FIELDS)
+    assert record["url"] == server.url("/bytes/321")
+    assert record["final_url"] == server.url("/bytes/321")
+    assert record["ok"] is True
+    assert record["status"] == 200
+    assert record["bytes"] == 321
+    assert isinstance(record["elapsed"], float)
+    assert record["content_type"] == "text/plain"
+    assert record["error_kind"] is None
+    assert record["error"] is None
+    assert record["source"] == f"{path}:1"
+
+
+def test_failures_exit_1_and_keep_status_and_bytes(server: TestServer, url_file) -> None:
+    """A 404 is a failed record with its status and bytes, and the run exits 1."""
+    result = invoke("--format", "jsonl", str(url_file(server.url("/status/404"))))
+    assert result.exit_code == 1
+    (record,) = jsonl(result.stdout)
+    assert (record["ok"], record["status"], record["error_kind"]) == (False, 404, "http_status")
+    assert record["bytes"] == len(b"status 404\n")
+    assert record["error"] == "HTTP 404 Not Found"
+
+
+def test_invalid_lines_are_records_not_crashes(url_file) -> None:
+    """Bad lines give invalid_url records with their line numbers; no request is needed."""
+    path = url_file("# header", "", "ftp://example.com/", "http://[::1")
+    result = invoke("--json", str(path))
+    assert result.exit_code == 1
+    records = jsonl(result.stdout)
+    assert [(r["source"], r["error_kind"], r["status"]) for r in records] == [
+        (f"{path}:3", "invalid_url", None),
+        (f"{path}:4", "invalid_url", None),
+    ]
+    assert all(r["final_url"] is None for r in records)
+
+
+def test_non_utf8_input_line_is_an_invalid_record(tmp_path: Path) -> None:
+    """A line that is not UTF-8 is reported, and the next line is still read."""
+    path = tmp_path / "bytes.txt"
+    path.write_bytes(b"http://caf\xe9.test/\nftp://x/\n")
+    result = invoke("--json", str(path))
+    assert result.exit_code == 1
+    records = jsonl(result.stdout)
+    assert [r["error"] for r in records] == [
+        "line is not valid UTF-8",
+        "unsupported scheme 'ftp': only http and https are fetched",
+    ]
+
+
+def test_text_format_is_one_aligned_line_per_url(server: TestServer, url_file) -> None:
+    """Text lines show status, exact bytes, seconds, URL and any error, without colour."""
+    ok_url, missing_url = server.url("/bytes/12345"), server.url("/status/404")
+    result = invoke(str(url_file(ok_url, missing_url, "ftp://x/")))
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert "\x1b[" not in result.stdout
+    by_url = {line.split()[3]: line.split() for line in lines}
+    assert by_url[ok_url][:2] == ["200", "12345"]
+    assert by_url[ok_url][2].endswith("s")
+    assert by_url[missing_url][:2] == ["404", "11"]
+    assert by_url[missing_url][4:] == ["[http_status]", "HTTP", "404", "Not", "Found"]
+    assert by_url["ftp://x/"][:2] == ["---", "0"]
+
+
+def test_text_columns_line_up(server: TestServer, url_file) -> None:
+    """The URL starts in the same column on every line."""
+    urls = [server.url("/bytes/1"), server.url("/bytes/100000"), server.url("/status/500")]
+    result = invoke(str(url_file(*urls)))
+    starts = {line.index("http://") for line in result.stdout.splitlines()}
+    assert len(starts) == 1
+
+
+def test_csv_has_a_header_and_neutralises_formulas(server: TestServer, url_file) -> None:
+    """CSV starts with the field names; a cell a spreadsheet would run is defused."""
+    path = url_file(server.url("/bytes/7"), "=HYPERLINK(1)", "@cmd", "+1", "-2")
+    result = invoke("--format", "csv", str(path))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.stdout.splitlines()[0] == ",".join(FIELDS)
+    by_source = {row["source"]: row for row in rows}
+    assert by_source[f"{path}:1"]["bytes"] == "7"
+    assert by_source[f"{path}:1"]["ok"] == "true"
+    for number, text in [(2, "=HYPERLINK(1)"), (3, "@cmd"), (4, "+1"), (5, "-2")]:
+        row = by_source[f"{path}:{number}"]
+        assert row["url"] == "'" + text
+        assert row["ok"] == "false"
+
+
+def test_summary_goes_to_stderr_only(server: TestServer, url_file) -> None:
+    """stdout holds records only; the counts by kind and the bytes are on stderr."""
+    path = url_file(server.url("/bytes/2048"), server.url("/status/404"), "ftp://x/")
+    result = invoke("--json", str(path))
+    assert len(jsonl(result.stdout)) == 3
+    assert "1 ok, 2 failed" in result.stderr
+    assert "http_status 1" in result.stderr
+    assert "invalid_url 1" in result.stderr
+    assert "2,059 bytes" in result.stderr
+
+
+@pytest.mark.parametrize(("fmt", "records"), [("text", 0), ("jsonl", 1), ("csv", 2)])
+def test_quiet_keeps_machine_records_only(
+    server: TestServer, url_file, fmt: str, records: int
+) -> None:
+    """-q drops text lines and the summary, but not jsonl or csv records."""
+    result = invoke("-q", "--format", fmt, str(url_file(server.url("/bytes/3"))))
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == records
+    assert result.stderr == ""
+
+
+def test_json_contradicting_format_is_a_usage_error(url_file) -> None:
+    """--json with --format csv exits 2."""
+    result = invoke("--json", "--format", "csv", str(url_file("x.test")))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_several_sources_are_read_in_order_with_stdin(server: TestServer, url_file) -> None:
+    """Files and - are read in the order given; stdin lines are tagged -:N."""
+    path = url_file(server.url("/bytes/1"))
+    result = invoke("--json", "-c", "1", str(path), "-", stdin=f"\n{server.url('/bytes/2')}\n")
+    assert [r["source"] for r in jsonl(result.stdout)] == [f"{path}:1", "-:2"]
+
+
+def test_no_source_reads_stdin(server: TestServer) -> None:
+    """Without SOURCE, piped stdin is read."""
+    result = invoke("--json", stdin=server.url("/bytes/4") + "\n")
+    assert result.exit_code == 0
+    assert [r["bytes"] for r in jsonl(result.stdout)] == [4]
+
+
+def test_unreadable_source_exits_2_and_fetches_nothing(
+    fresh_server: TestServer, url_file, tmp_path
+) -> None:
+    """A missing SOURCE stops the run before any request, with a message on stderr."""
+    good = url_file(fresh_server.url("/bytes/1"))
+    missing = tmp_path / "missing.txt"
+    result = invoke(str(good), str(missing))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"cannot read {missing}" in result.stderr
+    assert fresh_server.requests["/bytes/1"] == 0
+
+
+def test_a_directory_is_an_unreadable_source(tmp_path: Path) -> None:
+    """A folder given as SOURCE is a clear error, exit 2."""
+    result = invoke(str(tmp_path))
+    assert result.exit_code == 2
+    assert "cannot read" in result.stderr
+
+
+def test_duplicates_are_fetched_again(fresh_server: TestServer, url_file) -> None:
+    """The same URL twice is two requests and two records."""
+    url = fresh_server.url("/bytes/9")
+    result = invoke("--json", str(url_file(url, url)))
+    assert len(jsonl(result.stdout)) == 2
+    assert fresh_server.requests["/bytes/9"] == 2
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_bad_concurrency_is_a_usage_error(value: str, url_file) -> None:
+    """-c must be a positive integer."""
+    result = invoke("-c", value, str(url_file("x.test")))
+    assert result.exit_code == 2
+
+
+def test_version() -> None:
+    """--version prints the version and exits 0."""
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"fetchall {__version__}\n"
+
+
+def test_help_lists_every_option() -> None:
+    """--help names each option of the contract."""
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for option in [
+        "--concurrency",
+        "--format",
+        "--json",
+        "--quiet",
+        "--timeout",
+        "--version",
+        "SOURCE",
+    ]:
+        assert option in result.stdout

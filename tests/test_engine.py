@@ -1,0 +1,152 @@
+"""The engine through its Python API, against the real local test server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from fetchall import Err, ErrorKind, FetchResult, Line, NullObserver, Ok, Settings, fetch_all
+from tests.server import TestServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def collect(urls, settings: Settings | None = None, observer=None) -> list[FetchResult]:
+    return [result async for result in fetch_all(urls, settings, observer=observer)]
+
+
+def by_text(results: list[FetchResult]) -> dict[str, FetchResult]:
+    return {result.line.text: result for result in results}
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_exact_byte_counts(server: TestServer) -> None:
+    """Each body is counted to the byte, decoded bodies by their decoded size."""
+    sizes = [0, 1, 1000, 65536, 1_000_003]
+    urls = [server.url(f"/bytes/{n}") for n in sizes] + [server.url("/gzip/300000")]
+    results = by_text(await collect(urls))
+    for n in sizes:
+        outcome = results[server.url(f"/bytes/{n}")].outcome
+        assert isinstance(outcome, Ok)
+        assert outcome.value.bytes == n
+    gzip_outcome = results[server.url("/gzip/300000")].outcome
+    assert isinstance(gzip_outcome, Ok)
+    assert gzip_outcome.value.bytes == 300000
+
+
+async def test_peak_in_flight_equals_the_concurrency(fresh_server: TestServer) -> None:
+    """The server sees exactly N requests at once: never more, and N is reached."""
+    urls = [fresh_server.url(f"/bytes/10?delay=0.15&i={i}") for i in range(40)]
+    results = await collect(urls, Settings(concurrency=7))
+    assert len(results) == 40
+    assert all(isinstance(result.outcome, Ok) for result in results)
+    assert fresh_server.peak_in_flight == 7
+
+
+class TaskCounter(NullObserver):
+    """Records the most asyncio tasks alive at any request start."""
+
+    def __init__(self) -> None:
+        self.most_tasks = 0
+
+    def on_start(self, line: Line) -> None:
+        self.most_tasks = max(self.most_tasks, len(asyncio.all_tasks()))
+
+
+async def test_tasks_and_read_ahead_are_bounded_by_the_concurrency(server: TestServer) -> None:
+    """Tasks are spawned only for free permits, and input is read only as permits free up."""
+    pulled = 0
+
+    async def many_urls() -> AsyncIterator[str]:
+        nonlocal pulled
+        for i in range(300):
+            pulled += 1
+            yield server.url(f"/bytes/5?delay=0.01&i={i}")
+
+    baseline = len(asyncio.all_tasks())
+    counter = TaskCounter()
+    results = fetch_all(many_urls(), Settings(concurrency=5), observer=counter)
+    first = await anext(results)
+    assert isinstance(first.outcome, Ok)
+    assert pulled <= 5 + 1  # the permits' worth, plus the line waiting for a permit
+    rest = [result async for result in results]
+    assert len(rest) == 299
+    # the tasks that were already there, the feeder, and at most five fetch tasks
+    assert counter.most_tasks - baseline <= 1 + 5
+
+
+async def test_every_line_gets_exactly_one_result(server: TestServer) -> None:
+    """Duplicates are fetched again and invalid lines get results in the same stream."""
+    urls = [server.url("/bytes/1"), "ftp://nope/", server.url("/bytes/1"), "", "# note"]
+    results = await collect(urls)
+    assert sorted(result.line.source for result in results) == ["<api>:1", "<api>:2", "<api>:3"]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "status"),
+    [
+        ("/status/404", ErrorKind.HTTP_STATUS, 404),
+        ("/status/500", ErrorKind.HTTP_STATUS, 500),
+        ("/loop", ErrorKind.TOO_MANY_REDIRECTS, None),
+        ("/close", ErrorKind.PROTOCOL, None),
+        ("/garbage", ErrorKind.PROTOCOL, None),
+        ("/short", ErrorKind.READ, 200),
+        ("/reset", ErrorKind.READ, 200),
+    ],
+)
+async def test_real_server_failures_map_to_their_kind(
+    server: TestServer, path: str, kind: ErrorKind, status: int | None
+) -> None:
+    """Real bad responses from a real server give the documented kinds."""
+    (result,) = await collect([server.url(path)])
+    assert isinstance(result.outcome, Err)
+    assert result.outcome.error.kind is kind
+    response = result.outcome.error.response
+    assert (response.status if response else None) == status
+
+
+async def test_a_redirect_chain_reports_the_final_url(server: TestServer) -> None:
+    """Redirects are followed and the final URL is reported."""
+    (result,) = await collect([server.url("/redirect/3")])
+    assert isinstance(result.outcome, Ok)
+    assert result.outcome.value.final_url == server.url("/redirect/0")
+    assert result.outcome.value.bytes == len(b"arrived\n")
+
+
+async def test_connection_refused_is_connect() -> None:
+    """A closed port fails fast as connect, with the address in the message."""
+    port = closed_port()
+    (result,) = await collect([f"http://127.0.0.1:{port}/"])
+    assert isinstance(result.outcome, Err)
+    assert result.outcome.error.kind is ErrorKind.CONNECT
+    assert result.outcome.error.message == f"connection refused by 127.0.0.1:{port}"
+
+
+async def test_unresolvable_host_is_dns() -> None:
+    """A .invalid name never resolves (RFC 6761), so no network is needed."""
+    (result,) = await collect(["http://no-such-host.invalid/"])
+    assert isinstance(result.outcome, Err)
+    assert result.outcome.error.kind is ErrorKind.DNS
+    assert "no-such-host.invalid" in result.outcome.error.message
+
+
+async def test_a_stalled_server_times_out_at_the_deadline(server: TestServer) -> None:
+    """A server that never answers is a timeout close to the deadline, not a hang."""
+    (result,) = await collect([server.url("/stall")], Settings(timeout=0.5))
+    assert isinstance(result.outcome, Err)
+    assert result.outcome.error.kind is ErrorKind.TIMEOUT
+    assert 0.5 <= result.elapsed < 3
+
+
+async def test_elapsed_covers_the_wait(server: TestServer) -> None:
+    """elapsed is the time the URL took, in seconds."""
+    (result,) = await collect([server.url("/bytes/1?delay=0.3")])
+    assert 0.3 <= result.elapsed < 3

@@ -1,0 +1,270 @@
+"""fetch_one against mocked transports: every response shape and every error kind."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import ssl
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import respx
+
+from fetchall import Err, ErrorKind, Ok, Response, Settings
+from fetchall._fetch import fetch_one, make_client
+from fetchall._lines import Line
+from fetchall._observer import NullObserver
+
+pytestmark = pytest.mark.anyio
+
+URL = "http://site.test/page"
+
+
+class Recorder(NullObserver):
+    """Collects the events fetch_one reports."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+        self.byte_counts: list[int] = []
+
+    def on_headers(self, line: Line, status: int) -> None:
+        self.statuses.append(status)
+
+    def on_bytes(self, line: Line, count: int) -> None:
+        self.byte_counts.append(count)
+
+
+async def fetch(
+    router: respx.MockRouter | httpx.MockTransport,
+    url: str = URL,
+    settings: Settings | None = None,
+    observer: NullObserver | None = None,
+):
+    settings = settings or Settings()
+    line = Line(url, "t:1", Ok(url))
+    if isinstance(router, respx.MockRouter):
+        router = httpx.MockTransport(router.async_handler)
+    async with make_client(settings, router) as client:
+        return await fetch_one(client, line, url, settings.timeout, observer or NullObserver())
+
+
+def error_of(result) -> tuple[ErrorKind, str]:
+    assert isinstance(result, Err), result
+    return result.error.kind, result.error.message
+
+
+async def test_success_counts_the_body_bytes() -> None:
+    """A 200 is Ok with the status, byte count and content type."""
+    router = respx.MockRouter()
+    router.get(URL).respond(200, content=b"x" * 1234, headers={"Content-Type": "text/html"})
+    assert await fetch(router) == Ok(Response(200, URL, 1234, "text/html"))
+
+
+async def test_bytes_are_counted_after_content_decoding() -> None:
+    """A gzip body counts its decoded bytes."""
+    router = respx.MockRouter()
+    body = gzip.compress(b"z" * 5000)
+    router.get(URL).respond(200, content=body, headers={"Content-Encoding": "gzip"})
+    result = await fetch(router)
+    assert isinstance(result, Ok)
+    assert result.value.bytes == 5000
+
+
+async def test_observer_sees_headers_and_every_chunk() -> None:
+    """The observer is told the status and the size of every chunk."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for size in (10, 20, 30):
+            yield b"a" * size
+
+    router = respx.MockRouter()
+    router.get(URL).respond(200, stream=_Stream(chunks()))
+    recorder = Recorder()
+    result = await fetch(router, observer=recorder)
+    assert recorder.statuses == [200]
+    assert sum(recorder.byte_counts) == 60
+    assert isinstance(result, Ok)
+    assert result.value.bytes == 60
+
+
+async def test_redirects_are_followed_to_the_final_url() -> None:
+    """A redirect chain ends at its target, which the response names."""
+    router = respx.MockRouter()
+    router.get(URL).respond(302, headers={"Location": "http://site.test/moved"})
+    router.get("http://site.test/moved").respond(200, content=b"here")
+    assert await fetch(router) == Ok(Response(200, "http://site.test/moved", 4, None))
+
+
+async def test_a_redirect_loop_is_too_many_redirects() -> None:
+    """More redirects than allowed end as too_many_redirects."""
+    router = respx.MockRouter()
+    router.get(URL).respond(302, headers={"Location": URL})
+    kind, message = error_of(await fetch(router, settings=Settings(max_redirects=3)))
+    assert kind is ErrorKind.TOO_MANY_REDIRECTS
+    assert "more than 3 redirects" in message
+
+
+async def test_an_error_status_is_an_err_that_keeps_the_response() -> None:
+    """A 404 is an http_status error carrying status and bytes."""
+    router = respx.MockRouter()
+    router.get(URL).respond(404, content=b"missing!")
+    result = await fetch(router)
+    assert isinstance(result, Err)
+    assert result.error.kind is ErrorKind.HTTP_STATUS
+    assert result.error.message == "HTTP 404 Not Found"
+    assert result.error.response == Response(404, URL, 8, None)
+
+
+async def test_a_3xx_without_location_is_ok() -> None:
+    """A status below 400 that is not followed is still a success."""
+    router = respx.MockRouter()
+    router.get(URL).respond(304)
+    result = await fetch(router)
+    assert isinstance(result, Ok)
+    assert result.value.status == 304
+
+
+def self_signed() -> ssl.SSLCertVerificationError:
+    error = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+    )
+    error.verify_message = "self-signed certificate"
+    return error
+
+
+def caused(exc: Exception, cause: BaseException) -> Exception:
+    exc.__cause__ = cause
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("exception", "kind", "words"),
+    [
+        (
+            caused(httpx.ConnectError("x"), socket.gaierror(-2, "Name or service not known")),
+            ErrorKind.DNS,
+            "could not resolve host site.test",
+        ),
+        (
+            caused(httpx.ConnectError("x"), ConnectionRefusedError(111, "refused")),
+            ErrorKind.CONNECT,
+            "connection refused by site.test:80",
+        ),
+        (
+            caused(httpx.ConnectError("x"), OSError(113, "No route to host")),
+            ErrorKind.CONNECT,
+            "site.test:80 is unreachable",
+        ),
+        (
+            caused(httpx.ConnectError("x"), self_signed()),
+            ErrorKind.TLS,
+            "TLS with site.test:80 failed: certificate verify failed: self-signed certificate",
+        ),
+        (
+            httpx.ConnectTimeout("x"),
+            ErrorKind.TIMEOUT,
+            "could not connect to site.test:80 within 10.0s",
+        ),
+        (httpx.ReadTimeout("x"), ErrorKind.TIMEOUT, "site.test:80 sent nothing for 30.0s"),
+        (httpx.PoolTimeout("x"), ErrorKind.TIMEOUT, "timed out"),
+        (
+            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            ErrorKind.PROTOCOL,
+            "closed the connection without answering",
+        ),
+        (httpx.ReadError("reset"), ErrorKind.PROTOCOL, "closed the connection without answering"),
+        (
+            httpx.RemoteProtocolError("illegal status line"),
+            ErrorKind.PROTOCOL,
+            "malformed response",
+        ),
+        (httpx.WriteError("broken pipe"), ErrorKind.CONNECT, "could not connect to site.test:80"),
+        (httpx.UnsupportedProtocol("no"), ErrorKind.INVALID_URL, "invalid URL"),
+        (httpx.ProxyError("proxy said no"), ErrorKind.CONNECT, "proxy said no"),
+    ],
+)
+async def test_each_exception_maps_to_its_kind(
+    exception: Exception, kind: ErrorKind, words: str
+) -> None:
+    """Every transport exception becomes one error kind with a readable message."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        exception.__traceback__ = None
+        raise exception
+
+    result = await fetch(httpx.MockTransport(handler))
+    assert isinstance(result, Err)
+    assert result.error.kind is kind
+    assert words in result.error.message
+    assert result.error.response is None
+
+
+class _Stream(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk
+
+
+def broken_stream(exception: Exception) -> _Stream:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"a" * 100
+        raise exception
+
+    return _Stream(chunks())
+
+
+@pytest.mark.parametrize(
+    ("exception", "kind"),
+    [
+        (httpx.ReadError("Connection reset by peer"), ErrorKind.READ),
+        (
+            httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body"
+            ),
+            ErrorKind.READ,
+        ),
+        (httpx.RemoteProtocolError("malformed chunk"), ErrorKind.PROTOCOL),
+        (httpx.ReadTimeout("slow"), ErrorKind.TIMEOUT),
+    ],
+)
+async def test_a_failure_mid_body_keeps_status_and_bytes_so_far(
+    exception: Exception, kind: ErrorKind
+) -> None:
+    """An error after the headers reports the status and the bytes that did arrive."""
+    router = respx.MockRouter()
+    router.get(URL).respond(200, stream=broken_stream(exception))
+    result = await fetch(router)
+    assert isinstance(result, Err)
+    assert result.error.kind is kind
+    assert result.error.response == Response(200, URL, 100, None)
+
+
+async def test_the_deadline_bounds_the_whole_request() -> None:
+    """A response slower than the deadline is a timeout, however it trickles."""
+
+    async def trickle() -> AsyncIterator[bytes]:
+        while True:
+            yield b"."
+            await asyncio.sleep(0.02)
+
+    router = respx.MockRouter()
+    router.get(URL).respond(200, stream=_Stream(trickle()))
+    result = await fetch(router, settings=Settings(timeout=0.3))
+    kind, message = error_of(result)
+    assert kind is ErrorKind.TIMEOUT
+    assert message == "no complete response within 0.3s"
+    assert isinstance(result, Err)
+    assert result.error.response is not None
+    assert result.error.response.bytes > 0
+
+
+async def test_a_url_httpx_rejects_is_invalid_url() -> None:
+    """A URL that passed our parse but not httpx's is invalid_url, not a crash."""
+    router = respx.MockRouter()
+    kind, _ = error_of(await fetch(router, url="http://exa\u200bmple..com:80:80/"))
+    assert kind is ErrorKind.INVALID_URL

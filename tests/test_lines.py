@@ -1,0 +1,100 @@
+"""Parsing input lines: what is fetched, what is skipped, what is invalid."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fetchall import Err, ErrorKind, Ok
+from fetchall._lines import MAX_LINE_BYTES, LineSplitter, parse_line
+
+
+@pytest.mark.parametrize("raw", [b"", b"   ", b"\t\r", b"# a comment", b"   # indented comment"])
+def test_blank_and_comment_lines_are_skipped(raw: bytes) -> None:
+    """Blank lines and lines starting with # give no result."""
+    assert parse_line(raw, "f:1") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "url"),
+    [
+        (b"http://example.com/a", "http://example.com/a"),
+        (b"  https://example.com/b?q=1 \r", "https://example.com/b?q=1"),
+        (b"example.com/path", "https://example.com/path"),
+        (b"HTTP://Example.com/", "HTTP://Example.com/"),
+        (b"http://[::1]:8080/", "http://[::1]:8080/"),
+    ],
+)
+def test_valid_lines_name_a_url(raw: bytes, url: str) -> None:
+    """Whitespace is stripped and a line without :// gets https://."""
+    line = parse_line(raw, "list.txt:7")
+    assert line is not None
+    assert line.url == Ok(url)
+    assert line.text == raw.decode().strip()
+    assert line.source == "list.txt:7"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"ftp://example.com/file", "unsupported scheme 'ftp'"),
+        (b"file:///etc/passwd", "unsupported scheme 'file'"),
+        (b"http://[::1/", "unparsable URL"),
+        (b"http://example.com:99999/", "unparsable URL"),
+        (b"http:///nohost", "no host"),
+        (b"http://exa mple.com/", "whitespace or control"),
+        (b"http://example.com/\x00", "whitespace or control"),
+        (b"http://caf\xe9.com/", "not valid UTF-8"),
+    ],
+)
+def test_invalid_lines_become_invalid_url_errors(raw: bytes, message: str) -> None:
+    """Bad schemes, unparsable URLs and non-UTF-8 lines are results, not crashes."""
+    line = parse_line(raw, "f:3")
+    assert line is not None
+    assert isinstance(line.url, Err)
+    assert line.url.error.kind is ErrorKind.INVALID_URL
+    assert message in line.url.error.message
+
+
+def test_non_utf8_line_keeps_a_readable_text() -> None:
+    """The text of a non-UTF-8 line shows the bad bytes escaped."""
+    line = parse_line(b"http://caf\xe9.com/", "f:1")
+    assert line is not None
+    assert line.text == "http://caf\\xe9.com/"
+
+
+def test_overlong_line_is_invalid_and_shortened() -> None:
+    """A line longer than the limit is reported, with only its start kept."""
+    line = parse_line(b"http://example.com/" + b"a" * MAX_LINE_BYTES, "f:1")
+    assert line is not None
+    assert isinstance(line.url, Err)
+    assert "longer than" in line.url.error.message
+    assert len(line.text) < 300
+
+
+@given(st.lists(st.binary(max_size=50).filter(lambda b: b"\n" not in b), max_size=20), st.data())
+def test_splitter_gives_back_every_line_however_chunked(
+    lines: list[bytes], data: st.DataObject
+) -> None:
+    """Lines come out the same whatever the chunk boundaries."""
+    stream = b"\n".join(lines)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
+    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    splitter = LineSplitter()
+    out = [line for chunk in chunks for line in splitter.feed(chunk)]
+    out += list(splitter.finish())
+    # A trailing newline ends the last line; it does not start an empty one.
+    expected = lines[:-1] if lines and lines[-1] == b"" else lines
+    assert out == expected
+
+
+def test_splitter_bounds_an_endless_line() -> None:
+    """A line with no newline in sight is cut at the limit instead of held whole."""
+    splitter = LineSplitter()
+    chunk = b"a" * 65536
+    for _ in range(10):
+        assert list(splitter.feed(chunk)) == []
+    (line,) = list(splitter.feed(b"tail\nnext"))
+    assert len(line) == MAX_LINE_BYTES + 1
+    assert list(splitter.finish()) == [b"next"]

@@ -1,0 +1,94 @@
+"""Writers and the summary, on in-memory streams: colour rules and the summary text."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Response
+from fetchall._records import record_of
+from fetchall._run import Environment, Output, run
+from fetchall._settings import Settings
+from fetchall._summary import Tally, human_bytes, summary_text
+from fetchall._writers import OutputFormat, TextWriter
+
+OK = FetchResult(
+    Line("a.test", "f:1", Ok("https://a.test")), Ok(Response(200, "https://a.test/", 5, None)), 0.25
+)
+FAILED = FetchResult(
+    Line("ftp://b", "f:2", Err(FetchError(ErrorKind.INVALID_URL, "bad"))),
+    Err(FetchError(ErrorKind.INVALID_URL, "bad")),
+    0.0,
+)
+
+
+def test_text_is_coloured_only_when_asked() -> None:
+    """Green for ok and red for failures when colour is on; plain text when off."""
+    coloured, plain = io.BytesIO(), io.BytesIO()
+    for out, color in ((coloured, True), (plain, False)):
+        writer = TextWriter(out, color=color)
+        writer.write(record_of(OK))
+        writer.write(record_of(FAILED))
+    first, second = coloured.getvalue().decode().splitlines()
+    assert first.startswith("\x1b[32m")
+    assert second.startswith("\x1b[31m")
+    assert "\x1b[" not in plain.getvalue().decode()
+
+
+def fake_env(*, stdout_isatty: bool, no_color: bool, stdin: bytes = b"") -> Environment:
+    return Environment(
+        stdin=io.BytesIO(stdin),
+        stdout=io.BytesIO(),
+        stderr=io.StringIO(),
+        stdin_isatty=False,
+        stdout_isatty=stdout_isatty,
+        no_color=no_color,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stdout_isatty", "no_color", "flag", "coloured"),
+    [
+        (True, False, True, True),
+        (True, True, True, False),  # NO_COLOR
+        (True, False, False, False),  # --no-color
+        (False, False, True, False),  # not a terminal
+    ],
+)
+def test_colour_needs_a_terminal_and_no_opt_out(
+    stdout_isatty: bool, no_color: bool, flag: bool, coloured: bool
+) -> None:
+    """Colour appears only on a terminal, and NO_COLOR or --no-color turn it off."""
+    env = fake_env(stdout_isatty=stdout_isatty, no_color=no_color, stdin=b"ftp://x/\n")
+    run(["-"], Settings(), Output(OutputFormat.TEXT, color=flag), env)
+    assert isinstance(env.stdout, io.BytesIO)
+    assert ("\x1b[" in env.stdout.getvalue().decode()) is coloured
+
+
+def test_summary_counts_kinds_bytes_and_time() -> None:
+    """The summary names the ok and failed counts, each kind, the bytes and the time."""
+    tally = Tally()
+    tally.add(OK)
+    tally.add(FAILED)
+    tally.add(FAILED)
+    text = summary_text(tally, 2.0)
+    assert "3 URLs in 2.00s" in text
+    assert "1 ok, 2 failed" in text
+    assert "invalid_url 2" in text
+    assert "5 bytes" in text
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1536, "1.5 KiB"),
+        (5 * 1024**2, "5.0 MiB"),
+        (3 * 1024**4, "3.0 TiB"),
+    ],
+)
+def test_human_bytes(count: int, shown: str) -> None:
+    """Byte counts read in binary units."""
+    assert human_bytes(count) == shown

@@ -1,0 +1,151 @@
+"""The installed ``fetchall`` in real subprocesses: pipes, terminals, signals, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import FETCHALL, run_fetchall
+from tests.server import TestServer
+
+
+def start(*args: str, **kwargs) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [FETCHALL, *args],
+        stdin=kwargs.pop("stdin", subprocess.PIPE),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        **kwargs,
+    )
+
+
+def read_line_within(process: subprocess.Popen[bytes], seconds: float) -> bytes:
+    """The next stdout line, or b"" if none arrives in time."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    return process.stdout.readline() if ready else b""
+
+
+def test_stdin_is_piped_through_the_installed_command(server: TestServer) -> None:
+    """`cat urls | fetchall --json` gives one record per line and exit 0."""
+    urls = "".join(server.url(f"/bytes/{n}") + "\n" for n in (10, 20, 30))
+    result = run_fetchall("--json", stdin=urls.encode())
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(r["bytes"] for r in records) == [10, 20, 30]
+    assert {r["source"] for r in records} == {"-:1", "-:2", "-:3"}
+    assert b"Traceback" not in result.stderr
+
+
+def test_python_dash_m_works(server: TestServer) -> None:
+    """`python -m fetchall` is the same command."""
+    result = subprocess.run(
+        [sys.executable, "-m", "fetchall", "--json", "-"],
+        input=(server.url("/bytes/5") + "\n").encode(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["bytes"] == 5
+
+
+def test_records_stream_out_before_stdin_closes(server: TestServer) -> None:
+    """Fetching starts while the input is still being written (a slow pipe)."""
+    with start("--json") as process:
+        assert process.stdin is not None
+        process.stdin.write((server.url("/bytes/42") + "\n").encode())
+        process.stdin.flush()
+        first = read_line_within(process, 10)
+        assert json.loads(first)["bytes"] == 42  # stdin is still open
+        process.stdin.write((server.url("/bytes/43") + "\n").encode())
+        process.stdin.close()
+        assert json.loads(read_line_within(process, 10))["bytes"] == 43
+        assert process.wait(10) == 0
+
+
+def test_no_source_with_a_terminal_stdin_is_a_usage_error() -> None:
+    """With nothing piped in and no SOURCE, fetchall says so and exits 2."""
+    controller, terminal = pty.openpty()
+    try:
+        with start(stdin=terminal) as process:
+            _, stderr = process.communicate(timeout=30)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert process.returncode == 2
+    assert b"stdin is a terminal" in stderr
+
+
+def test_unreadable_source_exits_2_without_a_traceback() -> None:
+    """A missing file is a short message and exit 2."""
+    result = run_fetchall("/nonexistent/urls.txt")
+    assert result.returncode == 2
+    assert result.stderr.startswith(b"fetchall: cannot read /nonexistent/urls.txt")
+    assert b"Traceback" not in result.stderr
+
+
+def interrupt_mid_run(
+    server: TestServer, sig: signal.Signals
+) -> tuple[int, list[dict], bytes, float]:
+    """Start a run with one fast URL and one that never answers, then send ``sig``."""
+    with start("--json") as process:
+        assert process.stdin is not None
+        process.stdin.write(f"{server.url('/bytes/8')}\n{server.url('/stall')}\n".encode())
+        process.stdin.flush()
+        first = read_line_within(process, 10)
+        sent = time.monotonic()
+        process.send_signal(sig)
+        stdout, stderr = process.communicate(timeout=10)
+    records = [json.loads(line) for line in (first + stdout).splitlines()]
+    return process.returncode, records, stderr, time.monotonic() - sent
+
+
+def test_ctrl_c_exits_130_after_writing_finished_records(server: TestServer) -> None:
+    """SIGINT stops the run quickly with 130; the finished record is on stdout."""
+    status, records, stderr, took = interrupt_mid_run(server, signal.SIGINT)
+    assert status == 130
+    assert [r["bytes"] for r in records] == [8]
+    assert b"interrupted" in stderr
+    assert b"Traceback" not in stderr
+    assert took < 2
+
+
+def test_sigterm_exits_143(server: TestServer) -> None:
+    """SIGTERM (docker stop) ends the run with 143, records flushed."""
+    status, records, stderr, took = interrupt_mid_run(server, signal.SIGTERM)
+    assert status == 143
+    assert [r["bytes"] for r in records] == [8]
+    assert b"Traceback" not in stderr
+    assert took < 2
+
+
+def test_a_closed_stdout_pipe_stops_quietly(server: TestServer) -> None:
+    """`fetchall urls | head -1` ends without a BrokenPipeError traceback."""
+    urls = "".join(server.url(f"/bytes/1?i={i}") + "\n" for i in range(200)).encode()
+    reader, writer = os.pipe()
+    with subprocess.Popen(
+        [FETCHALL, "--json", "-c", "2"],
+        stdin=subprocess.PIPE,
+        stdout=writer,
+        stderr=subprocess.PIPE,
+    ) as process:
+        os.close(writer)
+        assert process.stdin is not None
+        assert process.stderr is not None
+        process.stdin.write(urls)
+        process.stdin.close()
+        with os.fdopen(reader, "rb") as head:
+            assert head.readline()
+        stderr = process.stderr.read()
+        assert process.wait(30) == 141
+    assert b"Traceback" not in stderr
+    assert b"BrokenPipe" not in stderr
