@@ -22,6 +22,11 @@ from fetchall._version import __version__
 
 USER_AGENT = f"fetchall/{__version__}"
 
+MAX_KEEPALIVE = 8
+"""Idle connections kept open for reuse. httpcore's pool does work for every pooled
+connection on every request: measured at -c 64 on a local server, keeping 64 idle
+connections gave 249 req/s and keeping 8 gave 659 req/s (README, "Performance")."""
+
 _E = TypeVar("_E", bound=BaseException)
 
 
@@ -33,7 +38,7 @@ def make_client(
         transport=transport,
         limits=httpx.Limits(
             max_connections=settings.concurrency,
-            max_keepalive_connections=settings.concurrency,
+            max_keepalive_connections=min(settings.concurrency, MAX_KEEPALIVE),
         ),
         timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
         follow_redirects=True,
