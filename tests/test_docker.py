@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,11 +37,11 @@ def container(
 
 
 @pytest.fixture(scope="module")
-def image() -> Iterator[str]:
+def image() -> str:
     """The image built from this checkout's Dockerfile."""
     built = container("build", str(REPO), IMAGE, timeout=850)
     assert built.returncode == 0, built.stderr.decode()[-3000:]
-    yield IMAGE
+    return IMAGE
 
 
 def test_dockerfile_lints_clean() -> None:
