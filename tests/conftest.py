@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,10 @@ def server() -> Iterator[TestServer]:
 
 @pytest.fixture
 def fresh_server(server: TestServer) -> TestServer:
-    """The session's server with its counters reset."""
+    """The session's server, idle, with its counters reset."""
+    deadline = time.monotonic() + 10
+    while server.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)  # requests that earlier tests abandoned are still closing
     server.reset_counts()
     return server
 

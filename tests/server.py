@@ -7,7 +7,7 @@ It runs its own event loop in a thread and answers by path:
     /status/CODE      that status with a short body
     /redirect/N       a 302 chain N long, ending in 200
     /loop             a redirect to itself, forever
-    /stall            never answers (until the server stops)
+    /stall            never answers (until the client goes away)
     /close            closes the connection without answering
     /garbage          answers with bytes that are not HTTP
     /short            promises 1000 bytes in Content-Length and sends 10
@@ -90,7 +90,7 @@ class TestServer:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 target = head.split(b" ", 2)[1].decode()
-                keep_open = await self._answer(target, writer)
+                keep_open = await self._answer(target, reader, writer)
                 if not keep_open:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -99,7 +99,9 @@ class TestServer:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _answer(self, target: str, writer: asyncio.StreamWriter) -> bool:
+    async def _answer(
+        self, target: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         parts = urlsplit(target)
         query = parse_qs(parts.query)
         path = parts.path
@@ -110,12 +112,14 @@ class TestServer:
         try:
             if "delay" in query:
                 await asyncio.sleep(float(query["delay"][0]))
-            return await self._route(path, writer)
+            return await self._route(path, reader, writer)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
-    async def _route(self, path: str, writer: asyncio.StreamWriter) -> bool:
+    async def _route(
+        self, path: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         name, _, arg = path.strip("/").partition("/")
         if name == "bytes":
             _respond(writer, 200, b"x" * int(arg))
@@ -134,7 +138,8 @@ class TestServer:
         elif name == "loop":
             _respond(writer, 302, b"", {"Location": "/loop"})
         elif name == "stall":
-            await asyncio.sleep(3600)
+            await reader.read()  # returns when the client closes the connection
+            return False
         elif name == "close":
             return False
         elif name == "garbage":
