@@ -216,3 +216,36 @@ def test_help_lists_every_option() -> None:
         "SOURCE",
     ]:
         assert option in result.stdout
+
+
+def test_concurrency_option_caps_requests_in_flight(fresh_server: TestServer, url_file) -> None:
+    """-c 5 gives exactly five requests at once at the server."""
+    urls = [fresh_server.url(f"/bytes/1?delay=0.15&i={i}") for i in range(25)]
+    result = invoke("-q", "-c", "5", str(url_file(*urls)))
+    assert result.exit_code == 0
+    assert fresh_server.peak_in_flight == 5
+
+
+def test_default_concurrency_is_16(fresh_server: TestServer, url_file) -> None:
+    """Without -c, sixteen requests run at once."""
+    urls = [fresh_server.url(f"/bytes/1?delay=0.2&i={i}") for i in range(40)]
+    assert invoke("-q", str(url_file(*urls))).exit_code == 0
+    assert fresh_server.peak_in_flight == 16
+
+
+def test_up_to_ten_redirects_are_followed(server: TestServer, url_file) -> None:
+    """Ten redirects arrive; eleven are too_many_redirects."""
+    result = invoke("--json", str(url_file(server.url("/redirect/10"), server.url("/redirect/11"))))
+    records = {r["url"]: r for r in jsonl(result.stdout)}
+    arrived = records[server.url("/redirect/10")]
+    assert (arrived["ok"], arrived["final_url"]) == (True, server.url("/redirect/0"))
+    assert records[server.url("/redirect/11")]["error_kind"] == "too_many_redirects"
+
+
+def test_timeout_option_is_the_deadline(server: TestServer, url_file) -> None:
+    """-t bounds a URL that never answers; the record says timeout."""
+    result = invoke("--json", "-t", "0.5", str(url_file(server.url("/stall"))))
+    (record,) = jsonl(result.stdout)
+    assert record["error_kind"] == "timeout"
+    assert 0.5 <= record["elapsed"] < 3
+    assert result.exit_code == 1

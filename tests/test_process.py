@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import resource
 import select
 import signal
 import subprocess
@@ -96,15 +97,21 @@ def test_unreadable_source_exits_2_without_a_traceback() -> None:
 def interrupt_mid_run(
     server: TestServer, sig: signal.Signals
 ) -> tuple[int, list[dict], bytes, float]:
-    """Start a run with one fast URL and one that never answers, then send ``sig``."""
-    with start("--json") as process:
-        assert process.stdin is not None
-        process.stdin.write(f"{server.url('/bytes/8')}\n{server.url('/stall')}\n".encode())
-        process.stdin.flush()
-        first = read_line_within(process, 10)
-        sent = time.monotonic()
-        process.send_signal(sig)
-        stdout, stderr = process.communicate(timeout=10)
+    """Start a run with one fast URL and one that never answers, then send ``sig``.
+
+    stdin stays open (a raw pipe), so the reader thread is blocked in a read at exit.
+    """
+    reader, writer = os.pipe()
+    try:
+        with start("--json", stdin=reader) as process:
+            os.write(writer, f"{server.url('/bytes/8')}\n{server.url('/stall')}\n".encode())
+            first = read_line_within(process, 10)
+            sent = time.monotonic()
+            process.send_signal(sig)
+            stdout, stderr = process.communicate(timeout=10)
+    finally:
+        os.close(reader)
+        os.close(writer)
     records = [json.loads(line) for line in (first + stdout).splitlines()]
     return process.returncode, records, stderr, time.monotonic() - sent
 
@@ -116,6 +123,7 @@ def test_ctrl_c_exits_130_after_writing_finished_records(server: TestServer) -> 
     assert [r["bytes"] for r in records] == [8]
     assert b"interrupted" in stderr
     assert b"Traceback" not in stderr
+    assert b"Fatal Python error" not in stderr  # the stdin reader thread let go cleanly
     assert took < 2
 
 
@@ -125,6 +133,7 @@ def test_sigterm_exits_143(server: TestServer) -> None:
     assert status == 143
     assert [r["bytes"] for r in records] == [8]
     assert b"Traceback" not in stderr
+    assert b"Fatal Python error" not in stderr
     assert took < 2
 
 
@@ -149,3 +158,25 @@ def test_a_closed_stdout_pipe_stops_quietly(server: TestServer) -> None:
         assert process.wait(30) == 141
     assert b"Traceback" not in stderr
     assert b"BrokenPipe" not in stderr
+
+
+def test_high_concurrency_raises_a_low_open_files_limit(server: TestServer) -> None:
+    """-c 100 works under a soft limit of 64 open files: fetchall raises it itself."""
+
+    def low_limit() -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+
+    urls = "".join(server.url(f"/bytes/3?delay=0.3&i={i}") + "\n" for i in range(150))
+    result = subprocess.run(
+        [FETCHALL, "--json", "-c", "100"],
+        input=urls.encode(),
+        capture_output=True,
+        timeout=60,
+        preexec_fn=low_limit,
+        check=False,
+    )
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 150
+    assert [r["error"] for r in records if not r["ok"]] == []
+    assert result.returncode == 0

@@ -4,7 +4,9 @@ event loop, and turn how it ended into an exit status."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import resource
 import signal
 import sys
 import time
@@ -57,6 +59,10 @@ class Output:
     debug: bool = False
 
 
+_SPARE_FILES = 64
+"""Descriptors beyond one per connection: sources, stdio, the event loop, DNS."""
+
+
 class _OutputError(Exception):
     """stdout could not be written (other than a closed pipe)."""
 
@@ -72,6 +78,7 @@ def run(names: Sequence[str], settings: Settings, output: Output, env: Environme
     except SourceError as exc:
         _say(env, str(exc))
         return ExitStatus.USAGE
+    _allow_open_files(settings.concurrency)
     color = output.color and env.stdout_isatty and not env.no_color
     writer = make_writer(output.format, env.stdout, color=color, quiet=output.quiet)
     tally = Tally()
@@ -157,6 +164,18 @@ async def _fetch_and_write(
         raise
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _allow_open_files(concurrency: int) -> None:
+    """Raise the soft limit on open files (up to the hard limit) so that ``concurrency``
+    connections fit, instead of failing the excess as connect errors."""
+    wanted = concurrency + _SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
 
 
 def _say(env: Environment, message: str) -> None:

@@ -4,8 +4,9 @@ is still arriving, and reading pauses while the engine has no free permit."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -67,19 +68,21 @@ async def read_lines(sources: Sequence[Source]) -> AsyncIterator[Line]:
 async def _read_chunks(source: Source) -> AsyncIterator[bytes]:
     """The stream's bytes, read by a daemon thread so a slow pipe never blocks the loop.
 
-    The thread reads at most two chunks ahead of the consumer. A daemon thread (not the
-    default executor) is used because a read blocked on a terminal or an idle pipe must
-    not keep the process alive after the run is cancelled.
+    The thread reads at most two chunks ahead of the consumer. It is a daemon (not the
+    default executor) because a read blocked on a terminal or an idle pipe must not keep
+    the process alive after the run is cancelled, and it reads the file descriptor, not
+    the buffered stream, whose lock it would otherwise hold while the interpreter exits.
     """
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[bytes | OSError] = asyncio.Queue()
     free_slots = threading.Semaphore(2)
+    read = _chunk_reader(source.stream)
 
     def pump() -> None:
         while True:
             free_slots.acquire()
             try:
-                chunk: bytes | OSError = source.stream.read1(CHUNK_BYTES)  # type: ignore[attr-defined]
+                chunk: bytes | OSError = read()
             except OSError as exc:
                 chunk = exc
             try:
@@ -98,3 +101,12 @@ async def _read_chunks(source: Source) -> AsyncIterator[bytes]:
         if not item:
             return
         yield item
+
+
+def _chunk_reader(stream: BinaryIO) -> Callable[[], bytes]:
+    """A function returning the next chunk (b"" at the end) as soon as any bytes are there."""
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # an in-memory stream, as in tests
+        return lambda: stream.read(CHUNK_BYTES)
+    return lambda: os.read(descriptor, CHUNK_BYTES)

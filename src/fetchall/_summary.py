@@ -39,7 +39,7 @@ def summary_text(tally: Tally, wall_seconds: float, *, interrupted: bool = False
     rate = done / wall_seconds if wall_seconds > 0 else 0.0
     head = "interrupted after" if interrupted else "done:"
     lines = [
-        f"{head} {done:,} URLs in {wall_seconds:.2f}s ({rate:,.1f}/s): "
+        f"{head} {done:,} URL{'' if done == 1 else 's'} in {wall_seconds:.2f}s ({rate:,.1f}/s): "
         f"{tally.ok:,} ok, {tally.failed:,} failed",
     ]
     if tally.failed_by_kind:
