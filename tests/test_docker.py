@@ -93,7 +93,9 @@ def test_sigterm_stops_gracefully_with_143(image: str, server: TestServer) -> No
         assert json.loads(first)["bytes"] == 8
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
+        stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 143, stderr.decode()
+    (cancelled,) = map(json.loads, stdout.splitlines())
+    assert cancelled["error_kind"] == "cancelled"
     assert b"terminated" in stderr
     assert time.monotonic() - sent < 10

@@ -57,7 +57,7 @@ class TaskCounter(NullObserver):
     def __init__(self) -> None:
         self.most_tasks = 0
 
-    def on_start(self, line: Line) -> None:
+    def on_start(self, line: Line, attempt: int) -> None:
         self.most_tasks = max(self.most_tasks, len(asyncio.all_tasks()))
 
 

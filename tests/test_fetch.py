@@ -47,7 +47,7 @@ async def fetch(
     if isinstance(router, respx.MockRouter):
         router = httpx.MockTransport(router.async_handler)
     async with make_client(settings, router) as client:
-        return await fetch_one(client, line, url, settings.timeout, observer or NullObserver())
+        return await fetch_one(client, line, url, settings, observer or NullObserver())
 
 
 def error_of(result) -> tuple[ErrorKind, str]:

@@ -14,12 +14,13 @@ from fetchall._summary import Tally, human_bytes, summary_text
 from fetchall._writers import OutputFormat, TextWriter
 
 OK = FetchResult(
-    Line("a.test", "f:1", Ok("https://a.test")), Ok(Response(200, "https://a.test/", 5, None)), 0.25
+    Line("a.test", "f:1", Ok("https://a.test")), Ok(Response(200, "https://a.test/", 5, None)), 0.25, 1
 )
 FAILED = FetchResult(
     Line("ftp://b", "f:2", Err(FetchError(ErrorKind.INVALID_URL, "bad"))),
     Err(FetchError(ErrorKind.INVALID_URL, "bad")),
     0.0,
+    0,
 )
 
 

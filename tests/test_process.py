@@ -117,10 +117,14 @@ def interrupt_mid_run(
 
 
 def test_ctrl_c_exits_130_after_writing_finished_records(server: TestServer) -> None:
-    """SIGINT stops the run quickly with 130; the finished record is on stdout."""
+    """SIGINT stops the run quickly with 130: the finished record, then a cancelled one
+    for the request in flight."""
     status, records, stderr, took = interrupt_mid_run(server, signal.SIGINT)
     assert status == 130
-    assert [r["bytes"] for r in records] == [8]
+    assert [(r["bytes"], r["error_kind"]) for r in records] == [(8, None), (0, "cancelled")]
+    assert records[1]["url"] == server.url("/stall")
+    assert records[1]["error"].endswith(": interrupted")
+    assert records[1]["attempts"] == 1
     assert b"interrupted" in stderr
     assert b"Traceback" not in stderr
     assert b"Fatal Python error" not in stderr  # the stdin reader thread let go cleanly
@@ -131,7 +135,8 @@ def test_sigterm_exits_143(server: TestServer) -> None:
     """SIGTERM (docker stop) ends the run with 143, records flushed."""
     status, records, stderr, took = interrupt_mid_run(server, signal.SIGTERM)
     assert status == 143
-    assert [r["bytes"] for r in records] == [8]
+    assert [(r["bytes"], r["error_kind"]) for r in records] == [(8, None), (0, "cancelled")]
+    assert records[1]["error"].endswith(": terminated")
     assert b"Traceback" not in stderr
     assert b"Fatal Python error" not in stderr
     assert took < 2

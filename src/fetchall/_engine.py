@@ -1,43 +1,82 @@
-"""The engine: lines in, results out, at most ``concurrency`` requests in flight.
+"""The engine: lines in, results out, with bounded concurrency and politeness limits.
 
-A task is spawned only once a permit is free, and a permit is given back only when
-its result has been taken by the consumer, so tasks, queued results and lines read
-ahead are all bounded by the concurrency, never by the length of the input.
+Permits, from the outside in:
+
+- the *backlog* (``Settings.backlog``): a line takes one when it is read and gives it
+  back when its result is delivered, so lines read ahead, waiting for a busy host,
+  in flight or queued for writing are bounded by the concurrency, never by the input;
+- the *in-flight* permits (``concurrency``): a task is spawned only once one is free;
+- with ``per_host``, a host's slots: a line for a busy host waits in that host's queue
+  holding no in-flight permit, and a finishing request hands its permit and slot
+  straight to the next line waiting for the same host.
+
+``stop()`` stops reading and starting, cancels what is in flight, and gives each
+cancelled line a ``cancelled`` result; lines never started get none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
 
-from fetchall._errors import FetchError, Response
+from fetchall._errors import ErrorKind, FetchError, Response
+from fetchall._limits import HostKey, TokenBucket, host_key
 from fetchall._lines import Line, parse_line
 from fetchall._observer import NullObserver, Observer
 from fetchall._result import Err, Ok, Result
+from fetchall._retry import is_transient, retry_delay
 from fetchall._settings import Settings
 
 if TYPE_CHECKING:
     import httpx
 
+_PRUNE_EVERY = 1024
+"""Forget idle hosts after this many finished requests."""
+
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """The outcome for one input line, with the seconds it took."""
+    """The outcome for one input line, the seconds it took and the attempts it made."""
 
     line: Line
     outcome: Result[Response, FetchError]
     elapsed: float
+    attempts: int
 
 
-_Fetch = Callable[[Line, str], Awaitable[Result[Response, FetchError]]]
+@dataclass(slots=True)
+class _Host:
+    """One host's requests in flight, lines waiting for it, and its start-rate bucket."""
+
+    active: int = 0
+    waiting: deque[tuple[Line, str]] = field(default_factory=deque)
+    bucket: TokenBucket | None = None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight or waiting, and no rate history worth keeping."""
+        return not self.active and not self.waiting and (self.bucket is None or self.bucket.idle)
+
+
+@dataclass(slots=True)
+class _Flight:
+    """A line being fetched: its host, when it started, and attempts made so far."""
+
+    line: Line
+    url: str
+    host: _Host | None
+    started: float = field(default_factory=time.perf_counter)
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class _Crash:
-    """An unexpected exception (a bug) in the feeder or a task, handed to the consumer."""
+    """An unexpected exception (a bug, or a source that failed mid-read) for the consumer."""
 
     error: Exception
 
@@ -45,6 +84,210 @@ class _Crash:
 @dataclass(frozen=True, slots=True)
 class _InputEnd:
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Stopped:
+    """Every result of the stopped run is queued before this marker."""
+
+
+_Item = FetchResult | _Crash | _InputEnd | _Stopped
+_FetchOne = Callable[[Line, str], Awaitable[Result[Response, FetchError]]]
+
+
+class Fetcher:
+    """Fetches lines with one shared client; use ``async with`` and then ``results()``."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self._settings = settings = settings or Settings()
+        self._transport = transport
+        self._observer = observer or NullObserver()
+        self._client: httpx.AsyncClient | None = None
+        self._backlog = asyncio.Semaphore(settings.backlog)
+        self._in_flight = asyncio.Semaphore(settings.concurrency)
+        self._finished: asyncio.Queue[_Item] = asyncio.Queue()
+        self._flights: dict[asyncio.Task[None], _Flight] = {}
+        self._hosts: dict[HostKey, _Host] | None = (
+            {} if settings.per_host or settings.host_rate else None
+        )
+        self._rate = TokenBucket(settings.rate) if settings.rate else None
+        self._feeder: asyncio.Task[None] | None = None
+        self._stopped_by: str | None = None
+        self._finished_count = 0
+
+    async def __aenter__(self) -> Self:
+        from fetchall._fetch import make_client
+
+        self._client = make_client(self._settings, self._transport)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    @property
+    def stopped_by(self) -> str | None:
+        """Why ``stop()`` was called, or None."""
+        return self._stopped_by
+
+    async def results(self, lines: AsyncIterable[Line]) -> AsyncIterator[FetchResult]:
+        """Yield each line's result as soon as it is known (completion order)."""
+        fetch = self._fetch_function()
+        self._feeder = asyncio.create_task(self._feed(lines, fetch))
+        delivered = 0
+        total: int | None = None
+        try:
+            while total is None or delivered < total:
+                item = await self._finished.get()
+                match item:
+                    case FetchResult():
+                        delivered += 1
+                        self._backlog.release()
+                        self._observer.on_finish(item)
+                        yield item
+                        if self._settings.fail_fast and isinstance(item.outcome, Err):
+                            self.stop("--fail-fast")
+                    case _InputEnd(total=count):
+                        total = count
+                    case _Stopped():
+                        return
+                    case _Crash(error=error):
+                        raise error
+        finally:
+            await _cancel([self._feeder, *self._flights])
+
+    def stop(self, reason: str) -> None:
+        """Read and start nothing more; cancel the requests in flight, each with a
+        ``cancelled`` result naming ``reason``. Safe to call more than once."""
+        if self._stopped_by is not None:
+            return
+        self._stopped_by = reason
+        if self._feeder is not None:
+            self._feeder.cancel()
+        now = time.perf_counter()
+        for task, flight in self._flights.items():
+            task.cancel()
+            elapsed = now - flight.started
+            error = FetchError(ErrorKind.CANCELLED, f"cancelled after {elapsed:.2f}s: {reason}")
+            self._finished.put_nowait(
+                FetchResult(flight.line, Err(error), elapsed, flight.attempts)
+            )
+        self._flights.clear()
+        self._finished.put_nowait(_Stopped())
+
+    def _fetch_function(self) -> _FetchOne:
+        from fetchall._fetch import fetch_one
+
+        client, settings, observer = self._client, self._settings, self._observer
+        if client is None:
+            raise RuntimeError("use Fetcher inside 'async with'")
+
+        async def fetch(line: Line, url: str) -> Result[Response, FetchError]:
+            return await fetch_one(client, line, url, settings, observer)
+
+        return fetch
+
+    async def _feed(self, lines: AsyncIterable[Line], fetch: _FetchOne) -> None:
+        """Read lines, answer invalid ones at once, and dispatch the URLs."""
+        count = 0
+        try:
+            async for line in lines:
+                await self._backlog.acquire()
+                count += 1
+                match line.url:
+                    case Ok(url):
+                        await self._dispatch(line, url, fetch)
+                    case Err(error):
+                        self._finished.put_nowait(FetchResult(line, Err(error), 0.0, 0))
+        except Exception as exc:
+            self._finished.put_nowait(_Crash(exc))
+            return
+        self._observer.on_input_end(count)
+        self._finished.put_nowait(_InputEnd(count))
+
+    async def _dispatch(self, line: Line, url: str, fetch: _FetchOne) -> None:
+        """Start ``url`` once a permit is free, or queue it behind its busy host."""
+        host = self._host(url)
+        if host is not None and self._settings.per_host:
+            if host.active >= self._settings.per_host:
+                host.waiting.append((line, url))
+                return
+            host.active += 1
+        await self._in_flight.acquire()
+        self._launch(line, url, host, fetch)
+
+    def _launch(self, line: Line, url: str, host: _Host | None, fetch: _FetchOne) -> None:
+        flight = _Flight(line, url, host)
+        task = asyncio.create_task(self._fly(flight, fetch))
+        self._flights[task] = flight
+
+    async def _fly(self, flight: _Flight, fetch: _FetchOne) -> None:
+        """Make the attempts for one line, then queue its result and free its permits."""
+        try:
+            outcome = await self._attempts(flight, fetch)
+        except Exception as exc:
+            self._finished.put_nowait(_Crash(exc))
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        del self._flights[task]
+        elapsed = time.perf_counter() - flight.started
+        self._finished.put_nowait(FetchResult(flight.line, outcome, elapsed, flight.attempts))
+        self._hand_on(flight.host, fetch)
+
+    async def _attempts(self, flight: _Flight, fetch: _FetchOne) -> Result[Response, FetchError]:
+        """Attempt, and retry transient failures after a backoff or the server's Retry-After."""
+        settings = self._settings
+        while True:
+            if self._rate is not None:
+                await self._rate.acquire()
+            if flight.host is not None and flight.host.bucket is not None:
+                await flight.host.bucket.acquire()
+            flight.attempts += 1
+            self._observer.on_start(flight.line, flight.attempts)
+            outcome = await fetch(flight.line, flight.url)
+            match outcome:
+                case Err(error) if flight.attempts <= settings.retries and is_transient(error):
+                    await asyncio.sleep(
+                        retry_delay(error, flight.attempts, settings.max_retry_wait)
+                    )
+                case _:
+                    return outcome
+
+    def _hand_on(self, host: _Host | None, fetch: _FetchOne) -> None:
+        """Give a finished request's permit and host slot to the next line waiting for
+        that host, or free them."""
+        if host is not None and self._settings.per_host:
+            if host.waiting and self._stopped_by is None:
+                line, url = host.waiting.popleft()
+                self._launch(line, url, host, fetch)
+                return
+            host.active -= 1
+        self._in_flight.release()
+        self._finished_count += 1
+        if self._hosts is not None and self._finished_count % _PRUNE_EVERY == 0:
+            self._hosts = {key: state for key, state in self._hosts.items() if not state.idle}
+
+    def _host(self, url: str) -> _Host | None:
+        if self._hosts is None:
+            return None
+        key = host_key(url)
+        host = self._hosts.get(key)
+        if host is None:
+            rate = self._settings.host_rate
+            host = self._hosts[key] = _Host(bucket=TokenBucket(rate) if rate else None)
+        return host
 
 
 async def fetch_all(
@@ -59,91 +302,9 @@ async def fetch_all(
     Entries are parsed like input lines (``https://`` added when no scheme is given);
     their ``source`` is ``<api>:N``.
     """
-    async for result in fetch_lines(_api_lines(urls), settings or Settings(), transport, observer):
-        yield result
-
-
-async def fetch_lines(
-    lines: AsyncIterable[Line],
-    settings: Settings,
-    transport: httpx.AsyncBaseTransport | None = None,
-    observer: Observer | None = None,
-) -> AsyncIterator[FetchResult]:
-    """Fetch parsed lines with one shared client, yielding results in completion order."""
-    from fetchall._fetch import fetch_one, make_client
-
-    watcher = observer or NullObserver()
-    async with make_client(settings, transport) as client:
-
-        async def fetch(line: Line, url: str) -> Result[Response, FetchError]:
-            return await fetch_one(client, line, url, settings.timeout, watcher)
-
-        async for result in _Run(fetch, settings.concurrency, watcher).results(lines):
+    async with Fetcher(settings, transport=transport, observer=observer) as fetcher:
+        async for result in fetcher.results(_api_lines(urls)):
             yield result
-
-
-class _Run:
-    """The state of one run: permits, live tasks and the queue of finished results."""
-
-    # A permit is taken before a line is handled and given back once its result is
-    # delivered, so at most ``concurrency`` lines are in flight or waiting to be written.
-
-    def __init__(self, fetch: _Fetch, concurrency: int, observer: Observer) -> None:
-        self._fetch_one = fetch
-        self._observer = observer
-        self._permits = asyncio.Semaphore(concurrency)
-        self._finished: asyncio.Queue[FetchResult | _Crash | _InputEnd] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def results(self, lines: AsyncIterable[Line]) -> AsyncIterator[FetchResult]:
-        """Yield each line's result as soon as it is known."""
-        feeder = asyncio.create_task(self._feed(lines))
-        delivered = 0
-        total: int | None = None
-        try:
-            while total is None or delivered < total:
-                item = await self._finished.get()
-                match item:
-                    case FetchResult():
-                        delivered += 1
-                        self._permits.release()
-                        self._observer.on_finish(item)
-                        yield item
-                    case _InputEnd(total=count):
-                        total = count
-                    case _Crash(error=error):
-                        raise error
-        finally:
-            await _cancel([feeder, *self._tasks])
-
-    async def _feed(self, lines: AsyncIterable[Line]) -> None:
-        """Read lines and spawn a task for each URL, each only once a permit is free."""
-        count = 0
-        try:
-            async for line in lines:
-                await self._permits.acquire()
-                count += 1
-                match line.url:
-                    case Ok(url):
-                        task = asyncio.create_task(self._fetch(line, url))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
-                    case Err(error):
-                        self._finished.put_nowait(FetchResult(line, Err(error), 0.0))
-        except Exception as exc:  # a source that fails mid-read, or a bug: stop the run
-            self._finished.put_nowait(_Crash(exc))
-            return
-        self._observer.on_input_end(count)
-        self._finished.put_nowait(_InputEnd(count))
-
-    async def _fetch(self, line: Line, url: str) -> None:
-        try:
-            self._observer.on_start(line)
-            started = time.perf_counter()
-            outcome = await self._fetch_one(line, url)
-            self._finished.put_nowait(FetchResult(line, outcome, time.perf_counter() - started))
-        except Exception as exc:
-            self._finished.put_nowait(_Crash(exc))
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

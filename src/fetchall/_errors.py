@@ -11,6 +11,8 @@
     read                 the connection was lost, or the body cut short, after the response began
     too_many_redirects   more redirects than allowed
     http_status          the server answered with a status of 400 or more
+    too_large            the body is larger than --max-size
+    cancelled            the run stopped (Ctrl-C, SIGTERM, --fail-fast) while it was in flight
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class ErrorKind(StrEnum):
     READ = "read"
     TOO_MANY_REDIRECTS = "too_many_redirects"
     HTTP_STATUS = "http_status"
+    TOO_LARGE = "too_large"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,8 @@ class Response:
     final_url: str
     bytes: int
     content_type: str | None
+    retry_after: float | None = None
+    """Seconds the server asked to wait before another try (Retry-After), if it did."""
 
 
 @dataclass(frozen=True, slots=True)

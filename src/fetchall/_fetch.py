@@ -17,6 +17,7 @@ from fetchall._errors import ErrorKind, FetchError, Response
 from fetchall._lines import Line
 from fetchall._observer import Observer
 from fetchall._result import Err, Ok, Result
+from fetchall._retry import parse_retry_after
 from fetchall._settings import Settings
 from fetchall._version import __version__
 
@@ -34,6 +35,8 @@ def make_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """The one client a run shares: a pool as wide as the concurrency, redirects followed."""
+    headers = {"User-Agent": settings.user_agent or USER_AGENT}
+    headers.update(settings.headers)
     return httpx.AsyncClient(
         transport=transport,
         limits=httpx.Limits(
@@ -41,10 +44,21 @@ def make_client(
             max_keepalive_connections=min(settings.concurrency, MAX_KEEPALIVE),
         ),
         timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-        follow_redirects=True,
+        follow_redirects=settings.follow_redirects,
         max_redirects=settings.max_redirects,
-        headers={"User-Agent": USER_AGENT},
+        headers=headers,
+        http2=settings.http2,
+        verify=_verify(settings),
+        proxy=settings.proxy,
     )
+
+
+def _verify(settings: Settings) -> ssl.SSLContext | bool:
+    if not settings.verify:
+        return False
+    if settings.cacert is not None:
+        return ssl.create_default_context(cafile=settings.cacert)
+    return True
 
 
 @dataclass(slots=True)
@@ -55,41 +69,67 @@ class _Progress:
     status: int | None = None
     received: int = 0
     content_type: str | None = None
+    retry_after: float | None = None
 
     def response(self) -> Response | None:
         if self.status is None:
             return None
-        return Response(self.status, self.final_url, self.received, self.content_type)
+        return Response(
+            self.status, self.final_url, self.received, self.content_type, self.retry_after
+        )
+
+
+class _TooLarge(Exception):
+    """The body is over --max-size."""
 
 
 async def fetch_one(
-    client: httpx.AsyncClient, line: Line, url: str, deadline: float, observer: Observer
+    client: httpx.AsyncClient, line: Line, url: str, settings: Settings, observer: Observer
 ) -> Result[Response, FetchError]:
-    """GET ``url``, stream and count its body, and return what happened; never raises
-    for anything the network or the server does."""
+    """Make one attempt at ``url``: stream and count its body, and return what happened;
+    never raises for anything the network or the server does."""
     progress = _Progress(url)
     try:
-        async with asyncio.timeout(deadline), client.stream("GET", url) as response:
+        async with (
+            asyncio.timeout(settings.timeout),
+            client.stream(settings.method, url) as response,
+        ):
             progress.status = response.status_code
             progress.final_url = str(response.url)
             progress.content_type = response.headers.get("content-type")
+            progress.retry_after = parse_retry_after(response.headers.get("retry-after"))
             observer.on_headers(line, response.status_code)
+            _check_declared_size(response, settings)
             async for chunk in response.aiter_bytes():
                 progress.received += len(chunk)
                 observer.on_bytes(line, len(chunk))
+                if settings.max_size is not None and progress.received > settings.max_size:
+                    raise _TooLarge(f"body exceeds --max-size of {settings.max_size} bytes")
             reason = response.reason_phrase
     except TimeoutError:
-        message = f"no complete response within {deadline:g}s"
+        message = f"no complete response within {settings.timeout:g}s"
         return Err(FetchError(ErrorKind.TIMEOUT, message, progress.response()))
+    except _TooLarge as exc:
+        return Err(FetchError(ErrorKind.TOO_LARGE, str(exc), progress.response()))
     except (httpx.RequestError, httpx.InvalidURL, OSError) as exc:
         return Err(error_from_exception(exc, client, progress))
-    fetched = Response(
-        progress.status, progress.final_url, progress.received, progress.content_type
-    )
+    fetched = progress.response()
+    assert fetched is not None  # the headers arrived, or an exception returned above
     if fetched.status >= 400:
         message = f"HTTP {fetched.status} {reason}".rstrip()
         return Err(FetchError(ErrorKind.HTTP_STATUS, message, fetched))
     return Ok(fetched)
+
+
+def _check_declared_size(response: httpx.Response, settings: Settings) -> None:
+    """Refuse a body whose Content-Length is over --max-size before reading it."""
+    if settings.max_size is None or settings.method == "HEAD":
+        return
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_size:
+        raise _TooLarge(
+            f"Content-Length {declared} exceeds --max-size of {settings.max_size} bytes"
+        )
 
 
 def error_from_exception(

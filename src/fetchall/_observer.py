@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 class Observer(Protocol):
     """Receives progress events; implementations only update counters (no I/O, no rendering)."""
 
-    def on_start(self, line: Line) -> None:
-        """A request for ``line`` is about to be sent."""
+    def on_start(self, line: Line, attempt: int) -> None:
+        """Attempt number ``attempt`` (from 1) for ``line`` is about to be sent."""
 
     def on_headers(self, line: Line, status: int) -> None:
         """The response headers for ``line`` arrived."""
@@ -31,7 +31,7 @@ class Observer(Protocol):
 class NullObserver:
     """An observer that ignores every event (no display)."""
 
-    def on_start(self, line: Line) -> None:
+    def on_start(self, line: Line, attempt: int) -> None:
         """Ignore."""
 
     def on_headers(self, line: Line, status: int) -> None:

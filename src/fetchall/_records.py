@@ -21,6 +21,7 @@ FIELDS = (
     "error_kind",
     "error",
     "source",
+    "attempts",
 )
 
 Record = dict[str, str | int | float | bool | None]
@@ -48,4 +49,5 @@ def record_of(result: FetchResult) -> Record:
         "error_kind": error.kind.value if error else None,
         "error": error.message if error else None,
         "source": line.source,
+        "attempts": result.attempts,
     }

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
-from fetchall._engine import fetch_lines
+from fetchall._engine import Fetcher
 from fetchall._records import record_of
 from fetchall._settings import Settings
 from fetchall._sources import Source, SourceError, close_sources, open_sources, read_lines
@@ -67,8 +67,8 @@ class _OutputError(Exception):
     """stdout could not be written (other than a closed pipe)."""
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived."""
+_SIGNAL_REASON = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+_SIGNAL_STATUS = {"interrupted": ExitStatus.INTERRUPTED, "terminated": ExitStatus.TERMINATED}
 
 
 def run(names: Sequence[str], settings: Settings, output: Output, env: Environment) -> ExitStatus:
@@ -111,13 +111,10 @@ def _run_loop(
 ) -> ExitStatus:
     """Run the event loop and map how it ended to a status."""
     try:
-        asyncio.run(_fetch_and_write(sources, settings, writer, tally))
-    except KeyboardInterrupt:
+        stopped_by = asyncio.run(_fetch_and_write(sources, settings, writer, tally, env))
+    except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         _say(env, "interrupted")
         return ExitStatus.INTERRUPTED
-    except _Terminated:
-        _say(env, "terminated")
-        return ExitStatus.TERMINATED
     except BrokenPipeError:
         return ExitStatus.BROKEN_PIPE
     except SourceError as exc:
@@ -131,39 +128,38 @@ def _run_loop(
             traceback.print_exc(file=env.stderr)
         _say(env, f"internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)")
         return ExitStatus.INTERNAL
-    return ExitStatus.OK
+    return _SIGNAL_STATUS.get(stopped_by or "", ExitStatus.OK)
 
 
 async def _fetch_and_write(
-    sources: list[Source], settings: Settings, writer: Writer, tally: Tally
-) -> None:
-    """Fetch every line and write each record as it finishes; SIGTERM ends the run."""
-    main = asyncio.current_task()
-    assert main is not None
-    terminated = False
-
-    def on_sigterm() -> None:
-        nonlocal terminated
-        terminated = True
-        main.cancel()
-
+    sources: list[Source], settings: Settings, writer: Writer, tally: Tally, env: Environment
+) -> str | None:
+    """Fetch every line and write each record as it finishes. SIGINT and SIGTERM stop the
+    run gracefully (a second one exits at once); returns what stopped it, if anything."""
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-    try:
-        async for result in fetch_lines(read_lines(sources), settings):
-            tally.add(result)
-            try:
-                writer.write(record_of(result))
-            except BrokenPipeError:
-                raise
-            except OSError as exc:
-                raise _OutputError(f"cannot write the records: {exc.strerror or exc}") from exc
-    except asyncio.CancelledError:
-        if terminated:
-            raise _Terminated from None
-        raise
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+    async with Fetcher(settings) as fetcher:
+
+        def on_signal(signum: signal.Signals) -> None:
+            if fetcher.stopped_by in _SIGNAL_STATUS:
+                os._exit(128 + signum)  # the second signal: records are already flushed
+            _say(env, f"{_SIGNAL_REASON[signum]}: cancelling the requests in flight")
+            fetcher.stop(_SIGNAL_REASON[signum])
+
+        for signum in _SIGNAL_REASON:
+            loop.add_signal_handler(signum, on_signal, signum)
+        try:
+            async for result in fetcher.results(read_lines(sources)):
+                tally.add(result)
+                try:
+                    writer.write(record_of(result))
+                except BrokenPipeError:
+                    raise
+                except OSError as exc:
+                    raise _OutputError(f"cannot write the records: {exc.strerror or exc}") from exc
+        finally:
+            for signum in _SIGNAL_REASON:
+                loop.remove_signal_handler(signum)
+    return fetcher.stopped_by
 
 
 def _allow_open_files(concurrency: int) -> None:

@@ -8,22 +8,62 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_REDIRECTS = 10
+DEFAULT_RETRIES = 2
+DEFAULT_MAX_RETRY_WAIT = 60.0
+WAITING_PER_PERMIT = 4
+"""With ``per_host``, lines waiting for a busy host are bounded by this times the concurrency."""
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """How to fetch: how many at once, and how long to wait."""
+    """How to fetch: how many at once, how long to wait, how often to retry, what to send."""
 
     concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = DEFAULT_TIMEOUT
-    """Hard deadline in seconds for one URL: connect, headers and body together."""
+    """Hard deadline in seconds for one attempt: connect, headers and body together."""
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    """Further attempts after a transient failure."""
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
+    per_host: int = 0
+    """At most this many requests in flight to one (scheme, host, port); 0 is no limit."""
+    rate: float | None = None
+    """Global request starts per second; None is unlimited."""
+    host_rate: float | None = None
+    """Request starts per second to one host; None is unlimited."""
+    follow_redirects: bool = True
     max_redirects: int = DEFAULT_MAX_REDIRECTS
+    max_size: int | None = None
+    """Bodies larger than this many bytes fail as too_large."""
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    user_agent: str | None = None
+    """None sends ``fetchall/<version>``."""
+    http2: bool = False
+    verify: bool = True
+    cacert: str | None = None
+    """A PEM file of certificates to trust instead of the system's."""
+    proxy: str | None = None
+    fail_fast: bool = False
+    """Stop at the first failed line: start nothing more, cancel what is in flight."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if self.timeout <= 0 or self.connect_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        if self.max_redirects < 0:
-            raise ValueError("max_redirects must not be negative")
+        if self.retries < 0 or self.max_redirects < 0 or self.per_host < 0:
+            raise ValueError("retries, max_redirects and per_host must not be negative")
+        if self.max_retry_wait < 0:
+            raise ValueError("max_retry_wait must not be negative")
+        for rate in (self.rate, self.host_rate):
+            if rate is not None and rate <= 0:
+                raise ValueError("rates must be positive")
+        if self.max_size is not None and self.max_size < 0:
+            raise ValueError("max_size must not be negative")
+
+    @property
+    def backlog(self) -> int:
+        """Lines read but not yet delivered: those in flight, plus the waiting room."""
+        waiting = WAITING_PER_PERMIT * self.concurrency if self.per_host else 0
+        return self.concurrency + waiting
