@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -10,7 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
+from typer.testing import CliRunner
 
+from fetchall.cli import app
 from tests.server import TestServer
 
 FETCHALL = str(Path(sys.executable).with_name("fetchall"))
@@ -19,6 +25,46 @@ FETCHALL = str(Path(sys.executable).with_name("fetchall"))
 @pytest.fixture(scope="session")
 def server() -> Iterator[TestServer]:
     """A real HTTP server on 127.0.0.1, for the whole test session."""
+    test_server = TestServer().start()
+    yield test_server
+    test_server.stop()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    """A throwaway certificate authority."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def tls_server(tls_ca: trustme.CA) -> Iterator[TestServer]:
+    """An HTTPS server whose certificate only ``tls_ca`` vouches for (self-made)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    test_server = TestServer(context).start()
+    yield test_server
+    test_server.stop()
+
+
+@pytest.fixture(scope="session")
+def ca_file(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CA's certificate as a PEM file, for --cacert."""
+    path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.fixture
+def other_server() -> Iterator[TestServer]:
+    """A second server: another host for per-host limits."""
     test_server = TestServer().start()
     yield test_server
     test_server.stop()
@@ -59,3 +105,13 @@ def run_fetchall(
     return subprocess.run(
         [FETCHALL, *args], input=stdin, capture_output=True, timeout=timeout, env=env, check=False
     )
+
+
+def invoke(*args: str, stdin: str | bytes = b""):
+    """Run the CLI in-process with typer's CliRunner."""
+    return CliRunner().invoke(app, list(args), input=stdin, env={"NO_COLOR": None})
+
+
+def jsonl(stdout: str) -> list[dict]:
+    """The records of a --json run."""
+    return [json.loads(line) for line in stdout.splitlines()]

@@ -12,8 +12,16 @@ It runs its own event loop in a thread and answers by path:
     /garbage          answers with bytes that are not HTTP
     /short            promises 1000 bytes in Content-Length and sends 10
     /reset            sends headers and part of the body, then resets the connection
+    /drip             sends headers, then one body byte every 0.1 s, forever
+    /endless          sends a chunked body as fast as it can, forever
+    /chunked/N        N bytes in a chunked body (no Content-Length)
+    /flaky?key=K&times=T&status=S[&retry_after=R]
+                      answers S (with Retry-After: R) the first T times for key K, then 200
+    /echo             200 with a JSON body: the request's method and headers
+                      (``last_request[path]`` keeps the method and headers for every path)
 
-It counts requests by path and the peak number of requests in flight at once.
+It counts requests by path, the peak number in flight at once, and when each arrived.
+With an ``ssl.SSLContext`` it serves HTTPS.
 """
 
 from __future__ import annotations
@@ -21,9 +29,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import json
 import socket
+import ssl
 import struct
 import threading
+import time
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,9 +46,14 @@ class TestServer:
 
     """Start with ``start()``, stop with ``stop()``; ``url(path)`` names a route."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.port = 0
+        self.scheme = "https" if ssl_context else "http"
         self.requests: Counter[str] = Counter()
+        self.arrivals: list[tuple[str, float]] = []
+        self.last_request: dict[str, tuple[str, dict[str, str]]] = {}
+        self._flaky: Counter[str] = Counter()
+        self._ssl = ssl_context
         self.in_flight = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
@@ -47,7 +63,7 @@ class TestServer:
         self._thread = threading.Thread(target=self._serve, name="test-server", daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def start(self) -> TestServer:
         self._thread.start()
@@ -63,6 +79,8 @@ class TestServer:
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.arrivals.clear()
+            self.last_request.clear()
             self.peak_in_flight = self.in_flight
 
     def _serve(self) -> None:
@@ -74,7 +92,9 @@ class TestServer:
 
     async def _main(self) -> None:
         self._stopped = asyncio.Event()
-        server = await asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024)
+        server = await asyncio.start_server(
+            self._connection, "127.0.0.1", 0, backlog=1024, ssl=self._ssl
+        )
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         async with server:
@@ -89,36 +109,47 @@ class TestServer:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                target = head.split(b" ", 2)[1].decode()
-                keep_open = await self._answer(target, reader, writer)
+                keep_open = await self._answer(head.decode("latin-1"), reader, writer)
                 if not keep_open:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        except (asyncio.IncompleteReadError, OSError, asyncio.LimitOverrunError):
             pass
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
 
     async def _answer(
-        self, target: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, head: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
+        request_line, *header_lines = head.rstrip("\r\n").split("\r\n")
+        method, target, _ = request_line.split(" ", 2)
+        headers = dict(line.split(": ", 1) for line in header_lines if ": " in line)
+        if method == "HEAD":
+            writer = _HeadWriter(writer)
         parts = urlsplit(target)
         query = parse_qs(parts.query)
         path = parts.path
         with self._lock:
             self.requests[path] += 1
+            self.arrivals.append((target, time.monotonic()))
+            self.last_request[path] = (method, headers)
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             if "delay" in query:
                 await asyncio.sleep(float(query["delay"][0]))
-            return await self._route(path, reader, writer)
+            return await self._route(path, query, (method, headers), reader, writer)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
     async def _route(
-        self, path: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        path: str,
+        query: dict[str, list[str]],
+        request: tuple[str, dict[str, str]],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
     ) -> bool:
         name, _, arg = path.strip("/").partition("/")
         if name == "bytes":
@@ -156,6 +187,37 @@ class TestServer:
             await asyncio.sleep(0.05)
             _reset(writer)
             return False
+        elif name == "drip":
+            writer.write(_head(200, {"Content-Length": "1000000"}))
+            while True:
+                writer.write(b".")
+                await writer.drain()
+                await asyncio.sleep(0.1)
+        elif name == "endless":
+            writer.write(_head(200, {"Transfer-Encoding": "chunked"}))
+            chunk = b"4000\r\n" + b"e" * 0x4000 + b"\r\n"
+            while True:
+                writer.write(chunk)
+                await writer.drain()
+        elif name == "chunked":
+            body = b"c" * int(arg)
+            writer.write(_head(200, {"Transfer-Encoding": "chunked"}))
+            writer.write(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+        elif name == "flaky":
+            key = query["key"][0]
+            with self._lock:
+                self._flaky[key] += 1
+                failing = self._flaky[key] <= int(query["times"][0])
+            if failing:
+                status = int(query["status"][0])
+                extra = {"Retry-After": query["retry_after"][0]} if "retry_after" in query else {}
+                _respond(writer, status, b"not now\n", extra)
+            else:
+                _respond(writer, 200, b"finally\n")
+        elif name == "echo":
+            method, headers = request
+            body = json.dumps({"method": method, "headers": headers}).encode()
+            _respond(writer, 200, body, {"Content-Type": "application/json"})
         else:
             _respond(writer, 404, b"no such route\n")
         await writer.drain()
@@ -180,3 +242,21 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
+
+
+class _HeadWriter:
+    """Answers a HEAD request: the status line and headers pass, the body does not."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self._head_done = False
+
+    def write(self, data: bytes) -> None:
+        if self._head_done:
+            return
+        head, sep, _ = data.partition(b"\r\n\r\n")
+        self._writer.write(head + sep)
+        self._head_done = bool(sep)
+
+    def __getattr__(self, name: str):
+        return getattr(self._writer, name)

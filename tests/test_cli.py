@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from fetchall import __version__
 from fetchall._records import FIELDS
-from fetchall.cli import app
+from tests.conftest import invoke, jsonl
 from tests.server import TestServer
-
-
-def invoke(*args: str, stdin: str | bytes = b""):
-    return CliRunner().invoke(app, list(args), input=stdin, env={"NO_COLOR": None})
-
-
-def jsonl(stdout: str) -> list[dict]:
-    return [json.loads(line) for line in stdout.splitlines()]
 
 
 def test_jsonl_records_carry_every_field(server: TestServer, url_file) -> None:
@@ -249,3 +239,19 @@ def test_timeout_option_is_the_deadline(server: TestServer, url_file) -> None:
     assert record["error_kind"] == "timeout"
     assert 0.5 <= record["elapsed"] < 3
     assert result.exit_code == 1
+
+
+def test_an_internal_error_exits_3_with_a_short_message(monkeypatch, url_file) -> None:
+    """A bug is one line on stderr and exit 3; --debug adds the traceback."""
+    import fetchall._fetch
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fetchall._fetch, "fetch_one", broken)
+    path = str(url_file("http://127.0.0.1:9/"))
+    result = invoke(path)
+    assert result.exit_code == 3
+    assert "internal error: RuntimeError: boom" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Traceback" in invoke("--debug", path).stderr

@@ -150,3 +150,19 @@ async def test_elapsed_covers_the_wait(server: TestServer) -> None:
     """elapsed is the time the URL took, in seconds."""
     (result,) = await collect([server.url("/bytes/1?delay=0.3")])
     assert 0.3 <= result.elapsed < 3
+
+
+async def test_lines_waiting_for_a_busy_host_are_bounded(server: TestServer) -> None:
+    """With --per-host, reading pauses once 4 x concurrency lines wait beyond those in flight."""
+    pulled = 0
+
+    async def one_host() -> AsyncIterator[str]:
+        nonlocal pulled
+        for i in range(60):
+            pulled += 1
+            yield server.url(f"/bytes/1?delay=0.02&i={i}")
+
+    results = fetch_all(one_host(), Settings(concurrency=2, per_host=1))
+    await anext(results)
+    assert pulled <= 2 + 4 * 2 + 1  # in flight, waiting room, and the line at the door
+    assert len([result async for result in results]) == 59

@@ -14,7 +14,10 @@ from fetchall._summary import Tally, human_bytes, summary_text
 from fetchall._writers import OutputFormat, TextWriter
 
 OK = FetchResult(
-    Line("a.test", "f:1", Ok("https://a.test")), Ok(Response(200, "https://a.test/", 5, None)), 0.25, 1
+    Line("a.test", "f:1", Ok("https://a.test")),
+    Ok(Response(200, "https://a.test/", 5, None)),
+    0.25,
+    1,
 )
 FAILED = FetchResult(
     Line("ftp://b", "f:2", Err(FetchError(ErrorKind.INVALID_URL, "bad"))),

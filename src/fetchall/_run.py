@@ -11,9 +11,9 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, NoReturn, TextIO
 
 from fetchall._engine import Fetcher
 from fetchall._records import record_of
@@ -138,13 +138,7 @@ async def _fetch_and_write(
     run gracefully (a second one exits at once); returns what stopped it, if anything."""
     loop = asyncio.get_running_loop()
     async with Fetcher(settings) as fetcher:
-
-        def on_signal(signum: signal.Signals) -> None:
-            if fetcher.stopped_by in _SIGNAL_STATUS:
-                os._exit(128 + signum)  # the second signal: records are already flushed
-            _say(env, f"{_SIGNAL_REASON[signum]}: cancelling the requests in flight")
-            fetcher.stop(_SIGNAL_REASON[signum])
-
+        on_signal = SignalStop(fetcher, env)
         for signum in _SIGNAL_REASON:
             loop.add_signal_handler(signum, on_signal, signum)
         try:
@@ -160,6 +154,28 @@ async def _fetch_and_write(
             for signum in _SIGNAL_REASON:
                 loop.remove_signal_handler(signum)
     return fetcher.stopped_by
+
+
+class SignalStop:
+    """The SIGINT and SIGTERM handler: the first stops the run gracefully (cancelled
+    records, summary); a second exits at once, the records written so far being flushed."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        env: Environment,
+        exit_now: Callable[[int], NoReturn] = os._exit,
+    ) -> None:
+        self._fetcher = fetcher
+        self._env = env
+        self._exit_now = exit_now
+
+    def __call__(self, signum: signal.Signals) -> None:
+        if self._fetcher.stopped_by in _SIGNAL_STATUS:
+            self._exit_now(128 + signum)
+        reason = _SIGNAL_REASON[signum]
+        _say(self._env, f"{reason}: cancelling the requests in flight")
+        self._fetcher.stop(reason)
 
 
 def _allow_open_files(concurrency: int) -> None:

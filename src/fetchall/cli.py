@@ -274,7 +274,7 @@ def fetch(
         host_rate=host_rate,
         follow_redirects=not no_follow,
         max_redirects=max_redirects,
-        max_size=_option(parse_size, max_size, "--max-size") if max_size else None,
+        max_size=None if max_size is None else _option(parse_size, max_size, "--max-size"),
         method=method.upper(),
         headers=tuple(_option(parse_header, text, "--header") for text in header or ()),
         user_agent=user_agent,

@@ -1,0 +1,309 @@
+"""Hostile and broken servers, retries, limits, request options and --fail-fast, through the
+CLI against real local servers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from fetchall import __version__
+from tests.conftest import invoke, jsonl
+from tests.server import TestServer
+
+
+def one_record(*args: str, urls: list[str] | None = None) -> dict:
+    (record,) = jsonl(invoke("--json", *args, "-", stdin="\n".join(urls or []) + "\n").stdout)
+    return record
+
+
+def flaky(server: TestServer, times: int, status: int, retry_after: str | None = None) -> str:
+    """A URL that answers ``status`` ``times`` times, then 200."""
+    query = f"key={uuid.uuid4().hex}&times={times}&status={status}"
+    return server.url(f"/flaky?{query}" + (f"&retry_after={retry_after}" if retry_after else ""))
+
+
+# --- deadlines and sizes ---
+
+
+@pytest.mark.parametrize("path", ["/drip", "/stall"])
+def test_the_deadline_holds_against_dripping_and_stalling(server: TestServer, path: str) -> None:
+    """A server that drips a byte every 0.1 s or never answers cannot outlast -t."""
+    started = time.monotonic()
+    record = one_record("-t", "1", "-r", "0", urls=[server.url(path)])
+    assert record["error_kind"] == "timeout"
+    assert record["error"] == "no complete response within 1s"
+    assert 1 <= record["elapsed"] < 2.5
+    assert time.monotonic() - started < 5
+
+
+def test_an_endless_body_is_too_large(server: TestServer) -> None:
+    """Streaming past --max-size aborts as too_large, with the bytes counted so far."""
+    record = one_record("--max-size", "1M", "-t", "20", urls=[server.url("/endless")])
+    assert record["error_kind"] == "too_large"
+    assert record["status"] == 200
+    assert 1024**2 < record["bytes"] <= 1024**2 + 64 * 1024
+    assert record["attempts"] == 1  # too_large is not transient
+
+
+def test_a_declared_content_length_over_the_limit_fails_before_reading(server: TestServer) -> None:
+    """Content-Length over --max-size is refused without reading the body."""
+    record = one_record("--max-size", "500K", urls=[server.url(f"/bytes/{600 * 1024}")])
+    assert record["error_kind"] == "too_large"
+    assert record["bytes"] == 0
+    assert "Content-Length 614400" in record["error"]
+
+
+def test_a_chunked_body_within_the_limit_is_fine(server: TestServer) -> None:
+    """A body at the limit passes (the check is 'larger than')."""
+    record = one_record("--max-size", "10K", urls=[server.url("/chunked/10240")])
+    assert (record["ok"], record["bytes"]) == (True, 10240)
+
+
+@pytest.mark.parametrize("value", ["ten", "5X", "-1K", ""])
+def test_a_bad_size_is_a_usage_error(value: str) -> None:
+    """--max-size takes 500K, 10M, 1G or bytes."""
+    assert invoke("--max-size", value, "-", stdin="x.test\n").exit_code == 2
+
+
+# --- retries ---
+
+
+def test_a_reset_mid_body_is_retried_then_reported(fresh_server: TestServer) -> None:
+    """A connection dropped mid-body is read, tried 1 + --retries times."""
+    record = one_record("-r", "2", urls=[fresh_server.url("/reset")])
+    assert (record["error_kind"], record["attempts"], record["status"]) == ("read", 3, 200)
+    assert fresh_server.requests["/reset"] == 3
+
+
+def test_503_with_retry_after_then_200(server: TestServer) -> None:
+    """Retry-After (seconds) is waited for, and the retry succeeds."""
+    record = one_record(urls=[flaky(server, 1, 503, retry_after="1")])
+    assert (record["ok"], record["status"], record["attempts"]) == (True, 200, 2)
+    assert 1 <= record["elapsed"] < 3
+
+
+def test_429_several_times_exhausts_the_retries(server: TestServer) -> None:
+    """Three 429s with -r 2: three attempts, and the last status is reported."""
+    record = one_record("-r", "2", urls=[flaky(server, 3, 429)])
+    assert (record["error_kind"], record["status"], record["attempts"]) == ("http_status", 429, 3)
+    assert record["error"].startswith("HTTP 429")
+
+
+def test_429_then_success_within_the_retries(server: TestServer) -> None:
+    """Three 429s with -r 3: the fourth attempt succeeds."""
+    record = one_record("-r", "3", urls=[flaky(server, 3, 429)])
+    assert (record["ok"], record["attempts"]) == (True, 4)
+
+
+def test_retry_after_is_capped_by_max_retry_wait(server: TestServer) -> None:
+    """A server asking for 30 s waits only --max-retry-wait."""
+    record = one_record("--max-retry-wait", "0.2", urls=[flaky(server, 1, 503, retry_after="30")])
+    assert (record["ok"], record["attempts"]) == (True, 2)
+    assert record["elapsed"] < 2
+
+
+@pytest.mark.parametrize("status", [400, 404, 500])
+def test_other_error_statuses_are_not_retried(fresh_server: TestServer, status: int) -> None:
+    """Only 429, 502, 503 and 504 are retried among statuses."""
+    record = one_record(urls=[flaky(fresh_server, 5, status)])
+    assert (record["status"], record["attempts"]) == (status, 1)
+    assert fresh_server.requests["/flaky"] == 1
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_gateway_errors_are_retried(server: TestServer, status: int) -> None:
+    """502 and 504 are transient."""
+    record = one_record(urls=[flaky(server, 1, status)])
+    assert (record["ok"], record["attempts"]) == (True, 2)
+
+
+def test_connect_errors_are_retried_and_dns_errors_are_not(unused_port: int) -> None:
+    """A closed port is tried three times; an unresolvable name once; an invalid line never."""
+    records = jsonl(
+        invoke(
+            "--json", "-", stdin=f"http://127.0.0.1:{unused_port}/\nhttp://x.invalid/\nftp://x/\n"
+        ).stdout
+    )
+    attempts = {r["error_kind"]: r["attempts"] for r in records}
+    assert attempts == {"connect": 3, "dns": 1, "invalid_url": 0}
+
+
+def test_a_timeout_is_retried_and_elapsed_covers_every_attempt(fresh_server: TestServer) -> None:
+    """elapsed spans all attempts and the waits between them."""
+    record = one_record("-t", "0.3", "-r", "1", urls=[fresh_server.url("/stall")])
+    assert (record["error_kind"], record["attempts"]) == ("timeout", 2)
+    assert 0.6 <= record["elapsed"] < 3
+    assert fresh_server.requests["/stall"] == 2
+
+
+def test_closed_without_answer_and_lying_length(server: TestServer) -> None:
+    """No answer is protocol (not retried); a short body is read (retried)."""
+    stdin = f"{server.url('/close')}\n{server.url('/short')}\n"
+    records = jsonl(invoke("--json", "-r", "1", "-", stdin=stdin).stdout)
+    outcomes = {r["url"]: (r["error_kind"], r["attempts"]) for r in records}
+    assert outcomes == {server.url("/close"): ("protocol", 1), server.url("/short"): ("read", 2)}
+
+
+# --- redirects ---
+
+
+def test_max_redirects_and_no_follow(server: TestServer) -> None:
+    """--max-redirects bounds a loop; --no-follow reports the 3xx itself."""
+    looped = one_record("--max-redirects", "3", urls=[server.url("/loop")])
+    assert looped["error_kind"] == "too_many_redirects"
+    assert looped["error"] == "more than 3 redirects"
+    unfollowed = one_record("--no-follow", urls=[server.url("/redirect/2")])
+    assert (unfollowed["ok"], unfollowed["status"]) == (True, 302)
+    assert unfollowed["final_url"] == server.url("/redirect/2")
+
+
+# --- TLS ---
+
+
+def test_self_signed_tls_fails_without_trust(tls_server: TestServer) -> None:
+    """An unknown CA is a tls error, not retried."""
+    record = one_record(urls=[tls_server.url("/bytes/5")])
+    assert (record["error_kind"], record["attempts"]) == ("tls", 1)
+    assert "certificate verify failed" in record["error"]
+
+
+def test_insecure_skips_verification(tls_server: TestServer) -> None:
+    """-k fetches from a self-signed server."""
+    record = one_record("-k", urls=[tls_server.url("/bytes/5")])
+    assert (record["ok"], record["bytes"]) == (True, 5)
+
+
+def test_cacert_trusts_the_given_ca(tls_server: TestServer, ca_file: Path) -> None:
+    """--cacert FILE verifies against that CA."""
+    record = one_record("--cacert", str(ca_file), urls=[tls_server.url("/bytes/6")])
+    assert (record["ok"], record["bytes"]) == (True, 6)
+
+
+def test_an_unreadable_cacert_is_a_usage_error(tmp_path: Path) -> None:
+    """A missing --cacert file stops before fetching, exit 2."""
+    result = invoke("--cacert", str(tmp_path / "none.pem"), "-", stdin="x.test\n")
+    assert result.exit_code == 2
+    assert "cannot load" in result.stderr
+
+
+# --- request options ---
+
+
+def test_method_headers_and_user_agent_are_sent(fresh_server: TestServer) -> None:
+    """-X, -H (repeatable) and -A reach the server as given."""
+    args = ["-X", "delete", "-H", "X-One: 1", "-H", "X-Two:  two ", "-A", "probe/9"]
+    assert one_record(*args, urls=[fresh_server.url("/echo")])["ok"] is True
+    method, headers = fresh_server.last_request["/echo"]
+    assert method == "DELETE"
+    assert (headers["X-One"], headers["X-Two"], headers["User-Agent"]) == ("1", "two", "probe/9")
+
+
+def test_default_user_agent_names_fetchall(fresh_server: TestServer) -> None:
+    """The User-Agent is fetchall/<version> unless -A says otherwise."""
+    one_record(urls=[fresh_server.url("/echo")])
+    _, headers = fresh_server.last_request["/echo"]
+    assert headers["User-Agent"] == f"fetchall/{__version__}"
+
+
+def test_head_works(server: TestServer) -> None:
+    """-X HEAD gets the status and no body."""
+    record = one_record("-X", "HEAD", urls=[server.url("/bytes/5000")])
+    assert (record["ok"], record["status"], record["bytes"]) == (True, 200, 0)
+
+
+@pytest.mark.parametrize("value", ["no-colon", ": empty name", "Bad Name: x"])
+def test_a_malformed_header_is_a_usage_error(value: str) -> None:
+    """-H must look like 'Name: value'."""
+    assert invoke("-H", value, "-", stdin="x.test\n").exit_code == 2
+
+
+def test_http2_without_its_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--http2 without h2 installed is a clear usage error."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "h2" else real_find_spec(name)
+    )
+    result = invoke("--http2", "-", stdin="x.test\n")
+    assert result.exit_code == 2
+    assert "pip install 'fetchall[http2]'" in " ".join(result.stderr.replace("│", " ").split())
+
+
+# --- politeness ---
+
+
+def test_per_host_caps_each_host(fresh_server: TestServer, other_server: TestServer) -> None:
+    """--per-host 2 holds each host to two in flight, measured at each server."""
+    urls = [
+        s.url(f"/bytes/1?delay=0.15&i={i}") for i in range(12) for s in (fresh_server, other_server)
+    ]
+    result = invoke("-q", "-c", "10", "--per-host", "2", "-", stdin="\n".join(urls) + "\n")
+    assert result.exit_code == 0
+    assert fresh_server.peak_in_flight == 2
+    assert other_server.peak_in_flight == 2
+
+
+def test_a_busy_host_does_not_hold_up_the_others(
+    fresh_server: TestServer, other_server: TestServer
+) -> None:
+    """Lines waiting for a busy host hold no permit: a later host starts at once."""
+    slow = [fresh_server.url(f"/bytes/1?delay=0.2&i={i}") for i in range(10)]
+    fast = [other_server.url(f"/bytes/1?i={i}") for i in range(4)]
+    result = invoke("-q", "-c", "4", "--per-host", "1", "-", stdin="\n".join(slow + fast) + "\n")
+    assert result.exit_code == 0
+    last_slow_start = max(when for _, when in fresh_server.arrivals)
+    assert all(when < last_slow_start for _, when in other_server.arrivals)
+    assert fresh_server.peak_in_flight == 1
+
+
+def test_rate_limits_request_starts(fresh_server: TestServer) -> None:
+    """--rate 10 starts 25 requests over about 1.5 s (a burst of 10, then one per 0.1 s)."""
+    urls = [fresh_server.url(f"/bytes/1?i={i}") for i in range(25)]
+    invoke("-q", "-c", "25", "--rate", "10", "-", stdin="\n".join(urls) + "\n")
+    starts = sorted(when for _, when in fresh_server.arrivals)
+    assert len(starts) == 25
+    for index, when in enumerate(starts):
+        # no more than the burst (10) plus ten per second since the first start
+        assert when - starts[0] >= (index - 10) / 10 - 0.05
+    assert starts[-1] - starts[0] < 3
+
+
+def test_host_rate_limits_each_host_separately(
+    fresh_server: TestServer, other_server: TestServer
+) -> None:
+    """--host-rate 5 paces each host on its own: both finish in about the same time."""
+    urls = [s.url(f"/bytes/1?i={i}") for i in range(10) for s in (fresh_server, other_server)]
+    invoke("-q", "-c", "20", "--host-rate", "5", "-", stdin="\n".join(urls) + "\n")
+    for server in (fresh_server, other_server):
+        starts = sorted(when for _, when in server.arrivals)
+        assert len(starts) == 10
+        assert 0.8 <= starts[-1] - starts[0] < 2.5  # five at once, then one per 0.2 s
+
+
+# --- fail-fast ---
+
+
+def test_fail_fast_cancels_in_flight_and_starts_nothing_more(fresh_server: TestServer) -> None:
+    """After the first failure: in-flight lines are cancelled, later lines never start."""
+    urls = [fresh_server.url("/stall"), fresh_server.url("/stall"), fresh_server.url("/status/404")]
+    urls += [fresh_server.url(f"/bytes/1?i={i}") for i in range(50)]
+    started = time.monotonic()
+    result = invoke("--json", "--fail-fast", "-c", "3", "-", stdin="\n".join(urls) + "\n")
+    assert result.exit_code == 1
+    kinds = sorted(r["error_kind"] for r in jsonl(result.stdout))
+    assert kinds == ["cancelled", "cancelled", "http_status"]
+    assert fresh_server.requests["/bytes/1"] == 0
+    assert time.monotonic() - started < 5
+
+
+def test_fail_fast_counts_an_invalid_line(fresh_server: TestServer) -> None:
+    """An invalid line is a failure that stops the run."""
+    urls = ["ftp://x/"] + [fresh_server.url(f"/bytes/1?delay=0.5&i={i}") for i in range(5)]
+    result = invoke("--json", "--fail-fast", "-c", "1", "-", stdin="\n".join(urls) + "\n")
+    assert result.exit_code == 1
+    assert jsonl(result.stdout)[0]["error_kind"] == "invalid_url"
+    assert fresh_server.requests["/bytes/1"] <= 1
