@@ -307,3 +307,20 @@ def test_fail_fast_counts_an_invalid_line(fresh_server: TestServer) -> None:
     assert result.exit_code == 1
     assert jsonl(result.stdout)[0]["error_kind"] == "invalid_url"
     assert fresh_server.requests["/bytes/1"] <= 1
+
+
+@pytest.mark.parametrize("proxy", ["foo", "ftp://proxy.test:21"])
+def test_a_proxy_httpx_cannot_use_is_a_usage_error(proxy: str, fresh_server: TestServer) -> None:
+    """A bad --proxy stops the run before any request: exit 2 and one line."""
+    result = invoke("--proxy", proxy, "-", stdin=fresh_server.url("/bytes/1") + "\n")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("fetchall: cannot set up the HTTP client")
+    assert "done:" not in result.stderr
+    assert fresh_server.requests["/bytes/1"] == 0
+
+
+def test_proxy_carries_the_requests(fresh_server: TestServer) -> None:
+    """--proxy URL sends the request to the proxy (here the test server, which answers it)."""
+    record = one_record("--proxy", fresh_server.url(""), urls=["http://far-away.test/bytes/9"])
+    assert (record["ok"], record["bytes"]) == (True, 9)
+    assert fresh_server.requests["/bytes/9"] == 1

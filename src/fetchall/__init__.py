@@ -6,7 +6,7 @@ The command line is ``fetchall``; the same engine is here for programs::
         print(result.line.text, result.outcome)
 """
 
-from fetchall._engine import FetchResult, fetch_all
+from fetchall._engine import Fetcher, FetchResult, fetch_all
 from fetchall._errors import ErrorKind, FetchError, Response
 from fetchall._lines import Line
 from fetchall._observer import NullObserver, Observer
@@ -19,6 +19,7 @@ __all__ = [
     "ErrorKind",
     "FetchError",
     "FetchResult",
+    "Fetcher",
     "Line",
     "NullObserver",
     "Observer",

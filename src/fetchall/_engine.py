@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from fetchall._errors import ErrorKind, FetchError, Response
+from fetchall._errors import ErrorKind, FetchError, Response, SetupError
 from fetchall._limits import HostKey, TokenBucket, host_key
 from fetchall._lines import Line, parse_line
 from fetchall._observer import NullObserver, Observer
@@ -124,7 +124,10 @@ class Fetcher:
     async def __aenter__(self) -> Self:
         from fetchall._fetch import make_client
 
-        self._client = make_client(self._settings, self._transport)
+        try:
+            self._client = make_client(self._settings, self._transport)
+        except (ValueError, ImportError, OSError) as exc:  # bad proxy, missing extra, CA file
+            raise SetupError(f"cannot set up the HTTP client: {exc}") from exc
         return self
 
     async def __aexit__(

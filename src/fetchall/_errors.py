@@ -56,3 +56,7 @@ class FetchError:
     kind: ErrorKind
     message: str
     response: Response | None = None
+
+
+class SetupError(Exception):
+    """The settings (or proxy variables) cannot make an HTTP client; nothing was fetched."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, NoReturn, TextIO
 
 from fetchall._engine import Fetcher
+from fetchall._errors import SetupError
 from fetchall._records import record_of
 from fetchall._settings import Settings
 from fetchall._sources import Source, SourceError, close_sources, open_sources, read_lines
@@ -90,7 +91,7 @@ def run(names: Sequence[str], settings: Settings, output: Output, env: Environme
     if status is ExitStatus.BROKEN_PIPE:
         _silence_stdout(env)
         return status
-    if not output.quiet:
+    if not output.quiet and status is not ExitStatus.USAGE:
         interrupted = status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED)
         env.stderr.write(
             summary_text(tally, time.perf_counter() - started, interrupted=interrupted)
@@ -117,7 +118,7 @@ def _run_loop(
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         return ExitStatus.BROKEN_PIPE
-    except SourceError as exc:
+    except (SourceError, SetupError) as exc:
         _say(env, str(exc))
         return ExitStatus.USAGE
     except _OutputError as exc:
