@@ -38,6 +38,23 @@ def unused_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port whose listen queue is full, so new connections hang unanswered."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = int(listener.getsockname()[1])
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        time.sleep(0.1)
+        yield port
+        for filler in fillers:
+            filler.close()
+
+
 @pytest.fixture(scope="session")
 def tls_ca() -> trustme.CA:
     """A throwaway certificate authority."""

@@ -125,6 +125,8 @@ def test_ctrl_c_exits_130_after_writing_finished_records(server: TestServer) -> 
     assert records[1]["url"] == server.url("/stall")
     assert records[1]["error"].endswith(": interrupted")
     assert records[1]["attempts"] == 1
+    assert b"interrupted after 2 URLs" in stderr  # the summary still comes
+    assert b"1 ok, 1 failed" in stderr
     assert b"interrupted" in stderr
     assert b"Traceback" not in stderr
     assert b"Fatal Python error" not in stderr  # the stdin reader thread let go cleanly

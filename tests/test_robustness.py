@@ -28,6 +28,16 @@ def flaky(server: TestServer, times: int, status: int, retry_after: str | None =
 # --- deadlines and sizes ---
 
 
+def test_connect_timeout_bounds_a_connection_that_hangs(unanswered_port: int) -> None:
+    """--connect-timeout fails a connection nobody accepts, as timeout."""
+    record = one_record(
+        "--connect-timeout", "0.5", "-r", "0", urls=[f"http://127.0.0.1:{unanswered_port}/"]
+    )
+    assert record["error_kind"] == "timeout"
+    assert record["error"] == f"could not connect to 127.0.0.1:{unanswered_port} within 0.5s"
+    assert 0.5 <= record["elapsed"] < 2
+
+
 @pytest.mark.parametrize("path", ["/drip", "/stall"])
 def test_the_deadline_holds_against_dripping_and_stalling(server: TestServer, path: str) -> None:
     """A server that drips a byte every 0.1 s or never answers cannot outlast -t."""
@@ -218,6 +228,12 @@ def test_head_works(server: TestServer) -> None:
 def test_a_malformed_header_is_a_usage_error(value: str) -> None:
     """-H must look like 'Name: value'."""
     assert invoke("-H", value, "-", stdin="x.test\n").exit_code == 2
+
+
+def test_http2_with_its_extra_fetches(tls_server: TestServer) -> None:
+    """--http2 works where h2 is installed (this server offers only HTTP/1.1 via ALPN)."""
+    record = one_record("--http2", "-k", urls=[tls_server.url("/bytes/12")])
+    assert (record["ok"], record["bytes"]) == (True, 12)
 
 
 def test_http2_without_its_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
