@@ -113,8 +113,9 @@ def test_summary_goes_to_stderr_only(server: TestServer, url_file) -> None:
     result = invoke("--json", str(path))
     assert len(jsonl(result.stdout)) == 3
     assert "1 ok, 2 failed" in result.stderr
-    assert "http_status 1" in result.stderr
-    assert "invalid_url 1" in result.stderr
+    assert "http_status  1  33.3%" in result.stderr
+    assert "invalid_url  1  33.3%" in result.stderr
+    assert "\x1b[" not in result.stderr  # not a terminal: plain text
     assert "2,059 bytes" in result.stderr
 
 

@@ -10,7 +10,6 @@ from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Response
 from fetchall._records import record_of
 from fetchall._run import Environment, Output, run
 from fetchall._settings import Settings
-from fetchall._summary import Tally, human_bytes, summary_text
 from fetchall._writers import OutputFormat, TextWriter
 
 OK = FetchResult(
@@ -47,6 +46,7 @@ def fake_env(*, stdout_isatty: bool, no_color: bool, stdin: bytes = b"") -> Envi
         stderr=io.StringIO(),
         stdin_isatty=False,
         stdout_isatty=stdout_isatty,
+        stderr_isatty=False,
         no_color=no_color,
     )
 
@@ -68,31 +68,3 @@ def test_colour_needs_a_terminal_and_no_opt_out(
     run(["-"], Settings(), Output(OutputFormat.TEXT, color=flag), env)
     assert isinstance(env.stdout, io.BytesIO)
     assert ("\x1b[" in env.stdout.getvalue().decode()) is coloured
-
-
-def test_summary_counts_kinds_bytes_and_time() -> None:
-    """The summary names the ok and failed counts, each kind, the bytes and the time."""
-    tally = Tally()
-    tally.add(OK)
-    tally.add(FAILED)
-    tally.add(FAILED)
-    text = summary_text(tally, 2.0)
-    assert "3 URLs in 2.00s" in text
-    assert "1 ok, 2 failed" in text
-    assert "invalid_url 2" in text
-    assert "5 bytes" in text
-
-
-@pytest.mark.parametrize(
-    ("count", "shown"),
-    [
-        (0, "0 B"),
-        (1023, "1023 B"),
-        (1536, "1.5 KiB"),
-        (5 * 1024**2, "5.0 MiB"),
-        (3 * 1024**4, "3.0 TiB"),
-    ],
-)
-def test_human_bytes(count: int, shown: str) -> None:
-    """Byte counts read in binary units."""
-    assert human_bytes(count) == shown

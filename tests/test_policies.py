@@ -151,7 +151,7 @@ class FakeFetcher:
 def test_a_second_signal_exits_at_once(signum: signal.Signals, code: int) -> None:
     """The first signal stops the run gracefully and says so; the second exits at once."""
     fetcher, exits = FakeFetcher(), []
-    env = Environment(io.BytesIO(), io.BytesIO(), io.StringIO(), False, False, True)
+    env = Environment(io.BytesIO(), io.BytesIO(), io.StringIO(), False, False, False, True)
 
     def exit_now(status: int):
         exits.append(status)

@@ -15,9 +15,11 @@ MAX_LINE_BYTES = 64 * 1024
 _SCHEMES = ("http", "https")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Line:
-    """One non-blank, non-comment input line: its text, its origin and the URL it names."""
+    """One non-blank, non-comment input line: its text, its origin and the URL it names.
+
+    Lines compare and hash by identity: the same URL on two lines is two lines."""
 
     text: str
     source: str

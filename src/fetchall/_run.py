@@ -9,20 +9,33 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import BinaryIO, NoReturn, TextIO
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from fetchall._engine import Fetcher
 from fetchall._errors import SetupError
+from fetchall._progress import ProgressState
 from fetchall._records import record_of
 from fetchall._settings import Settings
-from fetchall._sources import Source, SourceError, close_sources, open_sources, read_lines
+from fetchall._sources import (
+    Source,
+    SourceError,
+    close_sources,
+    count_lines,
+    open_sources,
+    read_lines,
+)
+from fetchall._stats import RunStats
 from fetchall._status import ExitStatus
-from fetchall._summary import Tally, summary_text
 from fetchall._writers import OutputFormat, Writer, make_writer
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +47,7 @@ class Environment:
     stderr: TextIO
     stdin_isatty: bool
     stdout_isatty: bool
+    stderr_isatty: bool
     no_color: bool
     """True when the NO_COLOR environment variable is set and not empty."""
 
@@ -46,18 +60,27 @@ class Environment:
             stderr=sys.stderr,
             stdin_isatty=sys.stdin.isatty(),
             stdout_isatty=sys.stdout.isatty(),
+            stderr_isatty=sys.stderr.isatty(),
             no_color=bool(os.environ.get("NO_COLOR")),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """How results are shown: record format, quietness, colour and debugging."""
+    """How results are shown: record format, quietness, colour, progress and debugging."""
 
     format: OutputFormat = OutputFormat.TEXT
     quiet: bool = False
     color: bool = True
+    progress: bool | None = None
+    """The live display: None shows it when stderr is a terminal and not quiet."""
     debug: bool = False
+
+    def shows_progress(self, env: Environment) -> bool:
+        """Whether the live display runs."""
+        if self.progress is not None:
+            return self.progress
+        return env.stderr_isatty and not self.quiet
 
 
 _SPARE_FILES = 64
@@ -82,10 +105,10 @@ def run(names: Sequence[str], settings: Settings, output: Output, env: Environme
     _allow_open_files(settings.concurrency)
     color = output.color and env.stdout_isatty and not env.no_color
     writer = make_writer(output.format, env.stdout, color=color, quiet=output.quiet)
-    tally = Tally()
+    stats = RunStats()
     started = time.perf_counter()
     try:
-        status = _run_loop(sources, settings, writer, tally, output, env)
+        status = _run_loop(sources, settings, writer, stats, output, env)
     finally:
         close_sources(sources)
     if status is ExitStatus.BROKEN_PIPE:
@@ -93,11 +116,8 @@ def run(names: Sequence[str], settings: Settings, output: Output, env: Environme
         return status
     if not output.quiet and status is not ExitStatus.USAGE:
         interrupted = status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED)
-        env.stderr.write(
-            summary_text(tally, time.perf_counter() - started, interrupted=interrupted)
-        )
-        env.stderr.flush()
-    if status is ExitStatus.OK and tally.failed:
+        _print_summary(stats, time.perf_counter() - started, interrupted, output, env)
+    if status is ExitStatus.OK and stats.failed:
         return ExitStatus.FAILED
     return status
 
@@ -106,13 +126,13 @@ def _run_loop(
     sources: list[Source],
     settings: Settings,
     writer: Writer,
-    tally: Tally,
+    stats: RunStats,
     output: Output,
     env: Environment,
 ) -> ExitStatus:
     """Run the event loop and map how it ended to a status."""
     try:
-        stopped_by = asyncio.run(_fetch_and_write(sources, settings, writer, tally, env))
+        stopped_by = asyncio.run(_fetch_and_write(sources, settings, writer, stats, output, env))
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         _say(env, "interrupted")
         return ExitStatus.INTERRUPTED
@@ -133,18 +153,27 @@ def _run_loop(
 
 
 async def _fetch_and_write(
-    sources: list[Source], settings: Settings, writer: Writer, tally: Tally, env: Environment
+    sources: list[Source],
+    settings: Settings,
+    writer: Writer,
+    stats: RunStats,
+    output: Output,
+    env: Environment,
 ) -> str | None:
-    """Fetch every line and write each record as it finishes. SIGINT and SIGTERM stop the
-    run gracefully (a second one exits at once); returns what stopped it, if anything."""
+    """Fetch every line and write each record as it finishes, with the live display when
+    it is on. SIGINT and SIGTERM stop the run gracefully (a second one exits at once);
+    returns what stopped it, if anything."""
+    progress = ProgressState() if output.shows_progress(env) else None
     loop = asyncio.get_running_loop()
-    async with Fetcher(settings) as fetcher:
+    if progress is not None:
+        _count_in_background(sources, progress, loop)
+    async with Fetcher(settings, observer=progress) as fetcher, _display(progress, output, env):
         on_signal = SignalStop(fetcher, env)
         for signum in _SIGNAL_REASON:
             loop.add_signal_handler(signum, on_signal, signum)
         try:
             async for result in fetcher.results(read_lines(sources)):
-                tally.add(result)
+                stats.add(result)
                 try:
                     writer.write(record_of(result))
                 except BrokenPipeError:
@@ -155,6 +184,54 @@ async def _fetch_and_write(
             for signum in _SIGNAL_REASON:
                 loop.remove_signal_handler(signum)
     return fetcher.stopped_by
+
+
+def _count_in_background(
+    sources: list[Source], progress: ProgressState, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Count the lines of file sources in a daemon thread, so the display can show a total
+    and an ETA long before the input is read to its end."""
+
+    def count() -> None:
+        total = count_lines(sources)
+        if total is not None:
+            with contextlib.suppress(RuntimeError):  # the run is over and the loop closed
+                loop.call_soon_threadsafe(progress.expect, total)
+
+    threading.Thread(target=count, name="count lines", daemon=True).start()
+
+
+def _display(
+    progress: ProgressState | None, output: Output, env: Environment
+) -> AbstractAsyncContextManager[None]:
+    """The live display around the run, or nothing."""
+    if progress is None:
+        return contextlib.nullcontext()
+    from fetchall._display import live_display
+
+    return live_display(_stderr_console(output, env), progress)
+
+
+def _print_summary(
+    stats: RunStats, wall: float, interrupted: bool, output: Output, env: Environment
+) -> None:
+    from fetchall._summary import render_summary
+
+    console = _stderr_console(output, env)
+    console.print(render_summary(stats, wall, interrupted=interrupted, width=console.width))
+
+
+def _stderr_console(output: Output, env: Environment) -> Console:
+    """The rich console for people: stderr, colour unless turned off, and a terminal's
+    escape codes only on a terminal (or when --progress forces the display on)."""
+    from rich.console import Console
+
+    return Console(
+        file=env.stderr,
+        no_color=not output.color or env.no_color,
+        force_terminal=True if output.progress else None,
+        highlight=False,
+    )
 
 
 class SignalStop:

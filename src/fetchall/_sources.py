@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -110,3 +111,21 @@ def _chunk_reader(stream: BinaryIO) -> Callable[[], bytes]:
     except (OSError, ValueError):  # an in-memory stream, as in tests
         return lambda: stream.read(CHUNK_BYTES)
     return lambda: os.read(descriptor, CHUNK_BYTES)
+
+
+def count_lines(sources: Sequence[Source]) -> int | None:
+    """How many non-blank, non-comment lines the sources hold, read from the files
+    again by name; None when a source is not a regular file (stdin, a pipe)."""
+    names = [source.name for source in sources]
+    try:
+        if any(name == STDIN or not stat.S_ISREG(os.stat(name).st_mode) for name in names):
+            return None
+        count = 0
+        for name in names:
+            with open(name, "rb") as file:
+                for raw in file:
+                    stripped = raw.strip()
+                    count += bool(stripped) and not stripped.startswith(b"#")
+        return count
+    except OSError:
+        return None

@@ -1,61 +1,100 @@
-"""Counting results as they are written, and the short summary printed after a run."""
+"""The summary after a run: counts, distributions with bars, totals, latency percentiles,
+the slowest URLs and the first failures. Rendered by rich; plain text off a terminal."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from rich.bar import Bar
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
 
-from fetchall._engine import FetchResult
-from fetchall._result import Err, Ok
+from fetchall._stats import RunStats
+from fetchall._units import human_bytes, human_latency, shorten
 
-
-@dataclass(slots=True)
-class Tally:
-    """Running totals of one run: constant memory whatever the number of URLs."""
-
-    ok: int = 0
-    failed_by_kind: Counter[str] = field(default_factory=Counter)
-    bytes: int = 0
-
-    @property
-    def failed(self) -> int:
-        """How many lines failed, of any kind."""
-        return sum(self.failed_by_kind.values())
-
-    def add(self, result: FetchResult) -> None:
-        """Count one result."""
-        match result.outcome:
-            case Ok(response):
-                self.ok += 1
-                self.bytes += response.bytes
-            case Err(error):
-                self.failed_by_kind[error.kind.value] += 1
-                self.bytes += error.response.bytes if error.response else 0
+BAR_WIDTH = 20
+_PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
-def summary_text(tally: Tally, wall_seconds: float, *, interrupted: bool = False) -> str:
-    """A few lines for people: counts ok and failed by kind, bytes, wall time."""
-    done = tally.ok + tally.failed
-    rate = done / wall_seconds if wall_seconds > 0 else 0.0
+def render_summary(
+    stats: RunStats, wall_seconds: float, *, interrupted: bool, width: int
+) -> RenderableType:
+    """The whole summary, fitted to ``width`` columns."""
+    done = stats.done
     head = "interrupted after" if interrupted else "done:"
-    lines = [
-        f"{head} {done:,} URL{'' if done == 1 else 's'} in {wall_seconds:.2f}s ({rate:,.1f}/s): "
-        f"{tally.ok:,} ok, {tally.failed:,} failed",
+    title = Text.assemble(
+        (f"{head} {done:,} URL{'' if done == 1 else 's'} in {wall_seconds:.2f}s: ", "bold"),
+        (f"{stats.ok:,} ok", "green"),
+        ", ",
+        (f"{stats.failed:,} failed", "red" if stats.failed else ""),
+    )
+    parts: list[RenderableType] = [title, _distribution(stats), _totals(stats, wall_seconds)]
+    if stats.slowest:
+        parts.append(_slowest(stats, width))
+    if stats.first_failures:
+        parts.append(_failures(stats, width))
+    return Group(*parts)
+
+
+def _distribution(stats: RunStats) -> Table:
+    """Counts by status class and by error kind, each with a bar of its share."""
+    table = Table(box=None, padding=(0, 1), show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(width=BAR_WIDTH, no_wrap=True)
+    total = max(stats.done, 1)
+    rows = [
+        (f"status {label}", count, _status_style(label))
+        for label, count in sorted(stats.status_classes.items())
     ]
-    if tally.failed_by_kind:
-        kinds = ", ".join(f"{kind} {count:,}" for kind, count in tally.failed_by_kind.most_common())
-        lines.append(f"failed by kind: {kinds}")
-    lines.append(f"received: {tally.bytes:,} bytes ({human_bytes(tally.bytes)})")
-    return "\n".join(lines) + "\n"
+    rows += [(kind, count, "red") for kind, count in stats.failed_by_kind.most_common()]
+    for label, count, style in rows:
+        bar = Bar(size=total, begin=0, end=count, width=BAR_WIDTH, color=style or "default")
+        table.add_row(label, f"{count:,}", f"{count / total:.1%}", bar)
+    return table
 
 
-def human_bytes(count: int) -> str:
-    """``count`` in binary units: 512 B, 1.5 KiB, 12.0 MiB."""
-    if count < 1024:
-        return f"{count} B"
-    size = float(count)
-    for unit in ("KiB", "MiB", "GiB"):
-        size /= 1024
-        if size < 1024:
-            return f"{size:.1f} {unit}"
-    return f"{size / 1024:.1f} TiB"
+def _status_style(label: str) -> str:
+    return "green" if label in ("2xx", "3xx") else "red"
+
+
+def _totals(stats: RunStats, wall_seconds: float) -> Table:
+    """Bytes, time, rates and latency percentiles."""
+    wall = max(wall_seconds, 1e-9)
+    table = Table(box=None, padding=(0, 1), show_header=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_row(
+        "received",
+        f"{human_bytes(stats.bytes)} ({stats.bytes:,} bytes), {human_bytes(stats.bytes / wall)}/s",
+    )
+    table.add_row("time", f"{wall_seconds:.2f}s, {stats.done / wall:,.1f} URLs/s")
+    latency = stats.latency
+    if latency.count:
+        values = [
+            f"{name} {human_latency(latency.percentile(fraction) or 0.0)}"
+            for name, fraction in _PERCENTILES
+        ]
+        values.append(f"max {human_latency(latency.max)}")
+        table.add_row("latency", " · ".join(values))
+    return table
+
+
+def _slowest(stats: RunStats, width: int) -> Table:
+    table = Table(box=None, padding=(0, 1), title="slowest", title_justify="left")
+    table.add_column("seconds", justify="right", no_wrap=True)
+    table.add_column("URL", no_wrap=True)
+    for elapsed, url in sorted(stats.slowest, reverse=True):
+        table.add_row(f"{elapsed:.3f}", shorten(url, max(10, width - 12)))
+    return table
+
+
+def _failures(stats: RunStats, width: int) -> Table:
+    table = Table(box=None, padding=(0, 1), title="first failures", title_justify="left")
+    table.add_column("kind", no_wrap=True, style="red")
+    table.add_column("URL and error", overflow="fold")
+    for failure in stats.first_failures:
+        table.add_row(
+            failure.kind, f"{shorten(failure.url, max(10, width - 22))}\n{failure.message}"
+        )
+    return table

@@ -84,6 +84,16 @@ def fetch(
         bool,
         typer.Option("--no-color", help="No colour (as NO_COLOR=1).", rich_help_panel=OUTPUT),
     ] = False,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            show_default=False,
+            help="Force the live display on or off [default: on when stderr is a terminal "
+            "and not --quiet].",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
     timeout: Annotated[
         float,
         typer.Option(
@@ -284,7 +294,9 @@ def fetch(
         proxy=proxy,
         fail_fast=fail_fast,
     )
-    output = Output(format=output_format, quiet=quiet, color=not no_color, debug=debug)
+    output = Output(
+        format=output_format, quiet=quiet, color=not no_color, progress=progress, debug=debug
+    )
     raise typer.Exit(run(sources, settings, output, env))
 
 
