@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import resource
 import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 from tests.conftest import FETCHALL, run_fetchall
@@ -187,3 +190,45 @@ def test_high_concurrency_raises_a_low_open_files_limit(server: TestServer) -> N
     assert len(records) == 150
     assert [r["error"] for r in records if not r["ok"]] == []
     assert result.returncode == 0
+
+
+def test_live_display_on_a_terminal_keeps_stdout_clean(server: TestServer, tmp_path) -> None:
+    """With stderr a terminal, the live table is drawn there; stdout carries only records."""
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(server.url(f"/bytes/2048?delay=0.3&i={i}") + "\n" for i in range(30)))
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    with subprocess.Popen(
+        [FETCHALL, "--json", "-c", "5", str(urls)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=env,
+    ) as process:
+        os.close(terminal)
+        screen = b""
+        while True:
+            ready, _, _ = select.select([controller], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed: the process has exited
+                break
+            if not chunk:
+                break
+            screen += chunk
+        stdout, _ = process.communicate(timeout=30)
+    os.close(controller)
+    assert process.returncode == 0
+    drawn = screen.decode("utf-8", "replace")
+    assert "\x1b[" in drawn  # a terminal gets escape codes
+    assert "/30" in drawn  # done/total in the overall line
+    assert "ETA" in drawn
+    assert "2.0 KiB" in drawn  # a row's bytes
+    assert "done: 30 URLs" in drawn  # then the summary
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert len(records) == 30
+    assert b"\x1b" not in stdout
