@@ -30,6 +30,7 @@ from fetchall._lines import Line, parse_line
 from fetchall._observer import NullObserver, Observer
 from fetchall._result import Err, Ok, Result
 from fetchall._retry import is_transient, retry_delay
+from fetchall._saving import BodySink, BodyWriteError, Saver
 from fetchall._settings import Settings
 
 if TYPE_CHECKING:
@@ -41,12 +42,22 @@ _PRUNE_EVERY = 1024
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """The outcome for one input line, the seconds it took and the attempts it made."""
+    """The outcome for one input line, the seconds it took and the attempts it made.
+
+    ``Ok(None)`` is a line skipped by --skip-existing: its file was already there."""
 
     line: Line
-    outcome: Result[Response, FetchError]
+    outcome: Result[Response | None, FetchError]
     elapsed: float
     attempts: int
+    path: str | None = None
+    """Where the body was saved (or already was, when skipped)."""
+    sha256: str | None = None
+
+    @property
+    def skipped(self) -> bool:
+        """Whether the line was answered without a request (its file already existed)."""
+        return isinstance(self.outcome, Ok) and self.outcome.value is None
 
 
 @dataclass(slots=True)
@@ -72,6 +83,8 @@ class _Flight:
     host: _Host | None
     started: float = field(default_factory=time.perf_counter)
     attempts: int = 0
+    path: str | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +105,7 @@ class _Stopped:
 
 
 _Item = FetchResult | _Crash | _InputEnd | _Stopped
-_FetchOne = Callable[[Line, str], Awaitable[Result[Response, FetchError]]]
+_FetchOne = Callable[[Line, str, BodySink | None], Awaitable[Result[Response, FetchError]]]
 
 
 class Fetcher:
@@ -117,6 +130,7 @@ class Fetcher:
             {} if settings.per_host or settings.host_rate else None
         )
         self._rate = TokenBucket(settings.rate) if settings.rate else None
+        self._saver: Saver | None = None
         self._feeder: asyncio.Task[None] | None = None
         self._stopped_by: str | None = None
         self._finished_count = 0
@@ -128,6 +142,12 @@ class Fetcher:
             self._client = make_client(self._settings, self._transport)
         except (ValueError, ImportError, OSError) as exc:  # bad proxy, missing extra, CA file
             raise SetupError(f"cannot set up the HTTP client: {exc}") from exc
+        if self._settings.output_dir is not None:
+            try:
+                self._saver = Saver(self._settings.output_dir)
+            except OSError as exc:
+                await self._client.aclose()
+                raise SetupError(f"cannot use {self._settings.output_dir}: {exc.strerror}") from exc
         return self
 
     async def __aexit__(
@@ -196,8 +216,10 @@ class Fetcher:
         if client is None:
             raise RuntimeError("use Fetcher inside 'async with'")
 
-        async def fetch(line: Line, url: str) -> Result[Response, FetchError]:
-            return await fetch_one(client, line, url, settings, observer)
+        async def fetch(
+            line: Line, url: str, sink: BodySink | None
+        ) -> Result[Response, FetchError]:
+            return await fetch_one(client, line, url, settings, observer, sink)
 
         return fetch
 
@@ -220,7 +242,13 @@ class Fetcher:
         self._finished.put_nowait(_InputEnd(count))
 
     async def _dispatch(self, line: Line, url: str, fetch: _FetchOne) -> None:
-        """Start ``url`` once a permit is free, or queue it behind its busy host."""
+        """Start ``url`` once a permit is free, or queue it behind its busy host; answer
+        at once when its file is already there and --skip-existing is on."""
+        if self._saver is not None and self._settings.skip_existing:
+            path = self._saver.existing(url)
+            if path is not None:
+                self._finished.put_nowait(FetchResult(line, Ok(None), 0.0, 0, path=path))
+                return
         host = self._host(url)
         if host is not None and self._settings.per_host:
             if host.active >= self._settings.per_host:
@@ -246,7 +274,10 @@ class Fetcher:
         assert task is not None
         del self._flights[task]
         elapsed = time.perf_counter() - flight.started
-        self._finished.put_nowait(FetchResult(flight.line, outcome, elapsed, flight.attempts))
+        result = FetchResult(
+            flight.line, outcome, elapsed, flight.attempts, flight.path, flight.sha256
+        )
+        self._finished.put_nowait(result)
         self._hand_on(flight.host, fetch)
 
     async def _attempts(self, flight: _Flight, fetch: _FetchOne) -> Result[Response, FetchError]:
@@ -259,7 +290,7 @@ class Fetcher:
                 await flight.host.bucket.acquire()
             flight.attempts += 1
             self._observer.on_start(flight.line, flight.attempts)
-            outcome = await fetch(flight.line, flight.url)
+            outcome = await self._attempt(flight, fetch)
             match outcome:
                 case Err(error) if flight.attempts <= settings.retries and is_transient(error):
                     await asyncio.sleep(
@@ -267,6 +298,25 @@ class Fetcher:
                     )
                 case _:
                     return outcome
+
+    async def _attempt(self, flight: _Flight, fetch: _FetchOne) -> Result[Response, FetchError]:
+        """One attempt, its body saved and/or hashed when asked; a body that is not kept
+        (failure, cancellation) leaves no file behind."""
+        settings = self._settings
+        if self._saver is None and not settings.sha256:
+            return await fetch(flight.line, flight.url, None)
+        save = self._saver if settings.method != "HEAD" else None
+        sink = BodySink(save, flight.url, digest=settings.sha256)
+        try:
+            outcome = await fetch(flight.line, flight.url, sink)
+            if isinstance(outcome, Ok):
+                try:
+                    flight.path, flight.sha256 = sink.commit()
+                except BodyWriteError as exc:
+                    return Err(FetchError(ErrorKind.WRITE, str(exc), outcome.value))
+            return outcome
+        finally:
+            sink.discard()
 
     def _hand_on(self, host: _Host | None, fetch: _FetchOne) -> None:
         """Give a finished request's permit and host slot to the next line waiting for

@@ -12,6 +12,7 @@
     too_many_redirects   more redirects than allowed
     http_status          the server answered with a status of 400 or more
     too_large            the body is larger than --max-size
+    write                the body could not be saved (disk full, permission)
     cancelled            the run stopped (Ctrl-C, SIGTERM, --fail-fast) while it was in flight
 """
 
@@ -34,6 +35,7 @@ class ErrorKind(StrEnum):
     TOO_MANY_REDIRECTS = "too_many_redirects"
     HTTP_STATUS = "http_status"
     TOO_LARGE = "too_large"
+    WRITE = "write"
     CANCELLED = "cancelled"
 
 

@@ -18,6 +18,7 @@ from fetchall._lines import Line
 from fetchall._observer import Observer
 from fetchall._result import Err, Ok, Result
 from fetchall._retry import parse_retry_after
+from fetchall._saving import BodySink, BodyWriteError
 from fetchall._settings import Settings
 from fetchall._version import __version__
 
@@ -84,10 +85,15 @@ class _TooLarge(Exception):
 
 
 async def fetch_one(
-    client: httpx.AsyncClient, line: Line, url: str, settings: Settings, observer: Observer
+    client: httpx.AsyncClient,
+    line: Line,
+    url: str,
+    settings: Settings,
+    observer: Observer,
+    sink: BodySink | None = None,
 ) -> Result[Response, FetchError]:
-    """Make one attempt at ``url``: stream and count its body, and return what happened;
-    never raises for anything the network or the server does."""
+    """Make one attempt at ``url``: stream and count its body (into ``sink`` if given),
+    and return what happened; never raises for anything the network or the server does."""
     progress = _Progress(url)
     try:
         async with (
@@ -100,9 +106,13 @@ async def fetch_one(
             progress.retry_after = parse_retry_after(response.headers.get("retry-after"))
             observer.on_headers(line, response.status_code)
             _check_declared_size(response, settings)
+            if response.status_code >= 400:
+                sink = None  # an error page is neither saved nor hashed
             async for chunk in response.aiter_bytes():
                 progress.received += len(chunk)
                 observer.on_bytes(line, len(chunk))
+                if sink is not None:
+                    sink.write(chunk)
                 if settings.max_size is not None and progress.received > settings.max_size:
                     raise _TooLarge(f"body exceeds --max-size of {settings.max_size} bytes")
             reason = response.reason_phrase
@@ -111,6 +121,8 @@ async def fetch_one(
         return Err(FetchError(ErrorKind.TIMEOUT, message, progress.response()))
     except _TooLarge as exc:
         return Err(FetchError(ErrorKind.TOO_LARGE, str(exc), progress.response()))
+    except BodyWriteError as exc:
+        return Err(FetchError(ErrorKind.WRITE, str(exc), progress.response()))
     except (httpx.RequestError, httpx.InvalidURL, OSError) as exc:
         return Err(error_from_exception(exc, client, progress))
     fetched = progress.response()

@@ -22,6 +22,9 @@ FIELDS = (
     "error",
     "source",
     "attempts",
+    "path",
+    "skipped",
+    "sha256",
 )
 
 Record = dict[str, str | int | float | bool | None]
@@ -50,4 +53,7 @@ def record_of(result: FetchResult) -> Record:
         "error": error.message if error else None,
         "source": line.source,
         "attempts": result.attempts,
+        "path": result.path,
+        "skipped": result.skipped,
+        "sha256": result.sha256,
     }

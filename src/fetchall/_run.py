@@ -12,15 +12,17 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from fetchall._engine import Fetcher
 from fetchall._errors import SetupError
+from fetchall._lines import Line
 from fetchall._progress import ProgressState
 from fetchall._records import record_of
+from fetchall._selection import ResumeState, Shard, read_resume, select_lines
 from fetchall._settings import Settings
 from fetchall._sources import (
     Source,
@@ -83,6 +85,16 @@ class Output:
         return env.stderr_isatty and not self.quiet
 
 
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which lines to handle: a shard, lines not done in an earlier run, distinct URLs."""
+
+    shard: Shard | None = None
+    resume: str | None = None
+    """An earlier run's jsonl output."""
+    unique: bool = False
+
+
 _SPARE_FILES = 64
 """Descriptors beyond one per connection: sources, stdio, the event loop, DNS."""
 
@@ -95,20 +107,32 @@ _SIGNAL_REASON = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 _SIGNAL_STATUS = {"interrupted": ExitStatus.INTERRUPTED, "terminated": ExitStatus.TERMINATED}
 
 
-def run(names: Sequence[str], settings: Settings, output: Output, env: Environment) -> ExitStatus:
+def run(
+    names: Sequence[str],
+    settings: Settings,
+    output: Output,
+    env: Environment,
+    selection: Selection | None = None,
+) -> ExitStatus:
     """Fetch every URL of the named sources, write the records, and say how it went."""
+    selection = selection or Selection()
     try:
+        resume = _read_resume(selection.resume, env)
         sources = open_sources(names, env.stdin)
     except SourceError as exc:
         _say(env, str(exc))
         return ExitStatus.USAGE
+    lines = select_lines(
+        read_lines(sources), shard=selection.shard, resume=resume, unique=selection.unique
+    )
     _allow_open_files(settings.concurrency)
     color = output.color and env.stdout_isatty and not env.no_color
     writer = make_writer(output.format, env.stdout, color=color, quiet=output.quiet)
     stats = RunStats()
     started = time.perf_counter()
     try:
-        status = _run_loop(sources, settings, writer, stats, output, env)
+        countable = sources if selection == Selection() else None  # a filter changes the count
+        status = _run_loop(lines, countable, settings, writer, stats, output, env)
     finally:
         close_sources(sources)
     if status is ExitStatus.BROKEN_PIPE:
@@ -123,7 +147,8 @@ def run(names: Sequence[str], settings: Settings, output: Output, env: Environme
 
 
 def _run_loop(
-    sources: list[Source],
+    lines: AsyncIterator[Line],
+    countable: list[Source] | None,
     settings: Settings,
     writer: Writer,
     stats: RunStats,
@@ -132,7 +157,9 @@ def _run_loop(
 ) -> ExitStatus:
     """Run the event loop and map how it ended to a status."""
     try:
-        stopped_by = asyncio.run(_fetch_and_write(sources, settings, writer, stats, output, env))
+        stopped_by = asyncio.run(
+            _fetch_and_write(lines, countable, settings, writer, stats, output, env)
+        )
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         _say(env, "interrupted")
         return ExitStatus.INTERRUPTED
@@ -153,7 +180,8 @@ def _run_loop(
 
 
 async def _fetch_and_write(
-    sources: list[Source],
+    lines: AsyncIterator[Line],
+    countable: list[Source] | None,
     settings: Settings,
     writer: Writer,
     stats: RunStats,
@@ -162,17 +190,18 @@ async def _fetch_and_write(
 ) -> str | None:
     """Fetch every line and write each record as it finishes, with the live display when
     it is on. SIGINT and SIGTERM stop the run gracefully (a second one exits at once);
-    returns what stopped it, if anything."""
+    returns what stopped it, if anything. ``countable`` sources are counted ahead for the
+    display's total."""
     progress = ProgressState() if output.shows_progress(env) else None
     loop = asyncio.get_running_loop()
-    if progress is not None:
-        _count_in_background(sources, progress, loop)
+    if progress is not None and countable is not None:
+        _count_in_background(countable, progress, loop)
     async with Fetcher(settings, observer=progress) as fetcher, _display(progress, output, env):
         on_signal = SignalStop(fetcher, env)
         for signum in _SIGNAL_REASON:
             loop.add_signal_handler(signum, on_signal, signum)
         try:
-            async for result in fetcher.results(read_lines(sources)):
+            async for result in fetcher.results(lines):
                 stats.add(result)
                 try:
                     writer.write(record_of(result))
@@ -184,6 +213,22 @@ async def _fetch_and_write(
             for signum in _SIGNAL_REASON:
                 loop.remove_signal_handler(signum)
     return fetcher.stopped_by
+
+
+def _read_resume(path: str | None, env: Environment) -> ResumeState | None:
+    """The earlier run's ok URLs; a missing file is nothing to resume (with a note)."""
+    if path is None:
+        return None
+    try:
+        state = read_resume(path)
+    except FileNotFoundError:
+        _say(env, f"--resume: {path} does not exist yet; nothing to skip")
+        return None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if state.malformed:
+        _say(env, f"--resume: skipped {state.malformed:,} malformed line(s) in {path}")
+    return state
 
 
 def _count_in_background(

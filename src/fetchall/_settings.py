@@ -46,6 +46,12 @@ class Settings:
     proxy: str | None = None
     fail_fast: bool = False
     """Stop at the first failed line: start nothing more, cancel what is in flight."""
+    output_dir: str | None = None
+    """Save each successful body under this folder."""
+    skip_existing: bool = False
+    """With ``output_dir``: a URL whose file is already there is not fetched."""
+    sha256: bool = False
+    """Give each successful result the SHA-256 of its body."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -39,6 +39,8 @@ OUTPUT = "Output"
 NETWORK = "Timeouts and retries"
 POLITENESS = "Politeness"
 REQUEST = "Request"
+SAVING = "Saving bodies"
+SELECTION = "Choosing lines"
 
 app = typer.Typer(
     add_completion=False,
@@ -242,6 +244,56 @@ def fetch(
             rich_help_panel=REQUEST,
         ),
     ] = None,
+    output_dir: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output-dir",
+            metavar="DIR",
+            help="Save each successful body under DIR/<host>/<path> (created if missing).",
+            rich_help_panel=SAVING,
+        ),
+    ] = None,
+    skip_existing: Annotated[
+        bool,
+        typer.Option(
+            "--skip-existing",
+            help="With -o: do not fetch a URL whose file already exists.",
+            rich_help_panel=SAVING,
+        ),
+    ] = False,
+    sha256: Annotated[
+        bool,
+        typer.Option(
+            "--sha256", help="Add the SHA-256 of each body to its record.", rich_help_panel=SAVING
+        ),
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="FILE",
+            help="Skip lines whose URL has an ok record in FILE (an earlier run's jsonl).",
+            rich_help_panel=SELECTION,
+        ),
+    ] = None,
+    unique: Annotated[
+        bool,
+        typer.Option(
+            "--unique",
+            help="Fetch each distinct URL once; later duplicates get no record.",
+            rich_help_panel=SELECTION,
+        ),
+    ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Handle only shard K of N (0 <= K < N), by a stable hash of each URL.",
+            rich_help_panel=SELECTION,
+        ),
+    ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an internal error.")
     ] = False,
@@ -253,7 +305,8 @@ def fetch(
     ] = False,
 ) -> None:
     """Fetch every URL in the SOURCE lists."""
-    from fetchall._run import Environment, Output, run
+    from fetchall._run import Environment, Output, Selection, run
+    from fetchall._selection import Shard
 
     if json:
         if output_format not in (OutputFormat.TEXT, OutputFormat.JSONL):
@@ -265,6 +318,13 @@ def fetch(
         )
     if cacert is not None:
         _check_cacert(cacert)
+    if skip_existing and output_dir is None:
+        raise typer.BadParameter("needs -o/--output-dir", param_hint="--skip-existing")
+    selection = Selection(
+        shard=None if shard is None else _option(Shard.parse, shard, "--shard"),
+        resume=resume,
+        unique=unique,
+    )
     env = Environment.from_process()
     if not sources:
         if env.stdin_isatty:
@@ -293,11 +353,14 @@ def fetch(
         cacert=cacert,
         proxy=proxy,
         fail_fast=fail_fast,
+        output_dir=output_dir,
+        skip_existing=skip_existing,
+        sha256=sha256,
     )
     output = Output(
         format=output_format, quiet=quiet, color=not no_color, progress=progress, debug=debug
     )
-    raise typer.Exit(run(sources, settings, output, env))
+    raise typer.Exit(run(sources, settings, output, env, selection))
 
 
 def _option(parse: Callable[[str], T], text: str, name: str) -> T:

@@ -1,0 +1,142 @@
+"""Writing bodies to the output folder: streamed to a temporary file beside the target
+and renamed into place only once complete; a failed fetch leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import time
+
+from fetchall._naming import relative_parts, short_hash, with_suffix
+
+
+class BodyWriteError(Exception):
+    """A body could not be written (disk full, permission, ...)."""
+
+
+class Saver:
+    """Places bodies under one folder. Two URLs never overwrite each other in a run: a
+    name already written in this run (or a folder) gets the URL's hash as a suffix."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        os.makedirs(folder, exist_ok=True)
+        self._real_folder = os.path.realpath(folder)
+        self._started_ns = time.time_ns()
+
+    def existing(self, url: str) -> str | None:
+        """The path of this URL's file if it is already there (for --skip-existing)."""
+        path = os.path.join(self.folder, *relative_parts(url))
+        return path if os.path.isfile(path) else None
+
+    def sink(self, url: str, *, digest: bool) -> BodySink:
+        """Somewhere to stream this URL's body."""
+        return BodySink(self, url, digest=digest)
+
+    def folder_for(self, url: str) -> tuple[str, str]:
+        """Make the folders for ``url``; its folder path and its file name."""
+        *folders, name = relative_parts(url)
+        path = self.folder
+        for index, folder in enumerate(folders):
+            candidate = os.path.join(path, folder)
+            if os.path.exists(candidate) and not os.path.isdir(candidate):
+                # a file already has this name: this folder gets a stable suffix instead
+                candidate = os.path.join(
+                    path, with_suffix(folder, short_hash("/".join(folders[: index + 1])))
+                )
+            path = candidate
+        os.makedirs(path, exist_ok=True)
+        if not os.path.realpath(path).startswith(self._real_folder + os.sep):
+            raise BodyWriteError(f"{path} leads outside {self.folder} (a symbolic link?)")
+        return path, name
+
+    def prune(self, folder: str) -> None:
+        """Remove ``folder`` and its parents up to the output folder, while they are empty."""
+        while os.path.realpath(folder).startswith(self._real_folder + os.sep):
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty (or gone): stop here
+                return
+            folder = os.path.dirname(folder)
+
+    def final_name(self, folder: str, name: str, url: str) -> str:
+        """``name``, or with the URL's hash when this run already wrote it or a folder has it."""
+        path = os.path.join(folder, name)
+        try:
+            taken = os.path.isdir(path) or os.stat(path).st_mtime_ns >= self._started_ns
+        except FileNotFoundError:
+            taken = False
+        return os.path.join(folder, with_suffix(name, short_hash(url))) if taken else path
+
+
+class BodySink:
+    """One attempt's body: hashed and/or streamed to a temporary file."""
+
+    def __init__(self, saver: Saver | None, url: str, *, digest: bool) -> None:
+        self._saver = saver
+        self._url = url
+        self._hash = hashlib.sha256() if digest else None
+        self._file: int | None = None
+        self._folder = self._name = self._temp = ""
+
+    def write(self, chunk: bytes) -> None:
+        """Take the next chunk of the body."""
+        if self._hash is not None:
+            self._hash.update(chunk)
+        if self._saver is None:
+            return
+        try:
+            if self._file is None:
+                self._open()
+            assert self._file is not None
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._file, view) :]
+        except OSError as exc:
+            raise BodyWriteError(_describe(exc)) from exc
+
+    def commit(self) -> tuple[str | None, str | None]:
+        """The body is complete: move it into place. Its path and its sha256."""
+        digest = self._hash.hexdigest() if self._hash is not None else None
+        if self._saver is None:
+            return None, digest
+        try:
+            if self._file is None:
+                self._open()  # an empty body is still a file
+            assert self._file is not None
+            os.close(self._file)
+            self._file = None
+            final = self._saver.final_name(self._folder, self._name, self._url)
+            os.replace(self._temp, final)
+            self._temp = ""
+        except OSError as exc:
+            self.discard()
+            raise BodyWriteError(_describe(exc)) from exc
+        return final, digest
+
+    def discard(self) -> None:
+        """The body is not wanted: remove the temporary file, if any."""
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+        if self._temp and self._saver is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._temp)
+            self._temp = ""
+            self._saver.prune(self._folder)
+
+    def _open(self) -> None:
+        assert self._saver is not None
+        try:
+            self._folder, self._name = self._saver.folder_for(self._url)
+        except OSError as exc:
+            raise BodyWriteError(_describe(exc)) from exc
+        self._temp = os.path.join(self._folder, f".fetchall-{secrets.token_hex(6)}.part")
+        self._file = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+
+
+def _describe(exc: OSError) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"cannot write the body{where}: {exc.strerror or exc}"
