@@ -20,6 +20,9 @@ It runs its own event loop in a thread and answers by path:
     /echo             200 with a JSON body: the request's method and headers
                       (``last_request[path]`` keeps the method and headers for every path)
 
+A route's first ``/`` may also be written ``_`` or ``%2F`` (``/bytes_7`` is ``/bytes/7``),
+and anything after a route's number is ignored (``/bytes/7/more`` is ``/bytes/7``).
+
 It counts requests by path, the peak number in flight at once, and when each arrived.
 With an ``ssl.SSLContext`` it serves HTTPS.
 """
@@ -36,7 +39,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 REASONS = {200: "OK", 302: "Found", 404: "Not Found", 500: "Internal Server Error"}
 
@@ -151,7 +154,9 @@ class TestServer:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> bool:
-        name, _, arg = path.strip("/").partition("/")
+        # a route's first "/" may also be written "_" or "%2F"; text after the number is ignored
+        name, _, rest = unquote(path).strip("/").replace("_", "/", 1).partition("/")
+        arg = rest.partition("/")[0]
         if name == "bytes":
             _respond(writer, 200, b"x" * int(arg))
         elif name == "gzip":

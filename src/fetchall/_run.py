@@ -122,6 +122,8 @@ def run(
     except SourceError as exc:
         _say(env, str(exc))
         return ExitStatus.USAGE
+    if selection.resume is not None:
+        _start_on_a_fresh_line(selection.resume, env)
     lines = select_lines(
         read_lines(sources), shard=selection.shard, resume=resume, unique=selection.unique
     )
@@ -229,6 +231,22 @@ def _read_resume(path: str | None, env: Environment) -> ResumeState | None:
     if state.malformed:
         _say(env, f"--resume: skipped {state.malformed:,} malformed line(s) in {path}")
     return state
+
+
+def _start_on_a_fresh_line(resume: str, env: Environment) -> None:
+    """When stdout appends to the --resume file and a killed run left its last record
+    cut short, start with a newline so the first new record is not glued onto it."""
+    try:
+        out, previous = os.fstat(env.stdout.fileno()), os.stat(resume)
+        if (out.st_dev, out.st_ino) != (previous.st_dev, previous.st_ino) or not out.st_size:
+            return
+        with open(resume, "rb") as file:
+            file.seek(-1, os.SEEK_END)
+            if file.read(1) != b"\n":
+                env.stdout.write(b"\n")
+                env.stdout.flush()
+    except (OSError, ValueError):  # not a file, or an in-memory stream in tests
+        return
 
 
 def _count_in_background(
