@@ -99,3 +99,29 @@ def test_sigterm_stops_gracefully_with_143(image: str, server: TestServer) -> No
     assert cancelled["error_kind"] == "cancelled"
     assert b"terminated" in stderr
     assert time.monotonic() - sent < 10
+
+
+def test_saves_bodies_as_the_non_root_user(image: str, server: TestServer) -> None:
+    """-o /data/out works inside the image: /data belongs to the image's user."""
+    result = container(
+        "run", image, "--json", "-o", "/data/out", "-", stdin=f"{server.url('/bytes/5')}\n".encode()
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    (record,) = map(json.loads, result.stdout.splitlines())
+    assert record["path"] == f"/data/out/127.0.0.1_{server.port}/bytes/5"
+
+
+def test_proxy_variables_reach_fetchall(image: str, fresh_server: TestServer) -> None:
+    """HTTP_PROXY passed with -e carries the requests (here to the test server)."""
+    result = container(
+        "run",
+        "-e",
+        f"HTTP_PROXY={fresh_server.url('')}",
+        image,
+        "--json",
+        "-",
+        stdin=b"http://far-away.test/bytes/9\n",
+    )
+    (record,) = map(json.loads, result.stdout.splitlines())
+    assert (record["ok"], record["bytes"]) == (True, 9)
+    assert fresh_server.requests["/bytes/9"] == 1
