@@ -17,6 +17,12 @@ It runs its own event loop in a thread and answers by path:
     /chunked/N        N bytes in a chunked body (no Content-Length)
     /flaky?key=K&times=T&status=S[&retry_after=R]
                       answers S (with Retry-After: R) the first T times for key K, then 200
+    /chunks/N         N chunks of growing size in a chunked body, with a trailer field
+    /badchunk         a chunked body whose chunk size is not hexadecimal
+    /eof/N            N bytes with neither Content-Length nor chunking: the close ends them
+    /continue         a 100 Continue, then 200 with a short body
+    /linger           200, then the server closes the idle connection after 0.1 s
+    /bighead          a response head larger than 64 KiB
     /echo             200 with a JSON body: the request's method and headers
                       (``last_request[path]`` keeps the method and headers for every path)
 
@@ -58,6 +64,7 @@ class TestServer:
         self._flaky: Counter[str] = Counter()
         self._ssl = ssl_context
         self.in_flight = 0
+        self.connections = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -83,6 +90,7 @@ class TestServer:
         with self._lock:
             self.requests.clear()
             self.arrivals.clear()
+            self.connections = 0
             self.last_request.clear()
             self.peak_in_flight = self.in_flight
 
@@ -109,6 +117,8 @@ class TestServer:
             await asyncio.gather(*connections, return_exceptions=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -219,6 +229,32 @@ class TestServer:
                 _respond(writer, status, b"not now\n", extra)
             else:
                 _respond(writer, 200, b"finally\n")
+        elif name == "chunks":
+            writer.write(_head(200, {"Transfer-Encoding": "chunked"}))
+            for size in range(1, int(arg) + 1):
+                writer.write(f"{size:x};ext=1\r\n".encode() + b"k" * size + b"\r\n")
+                await writer.drain()
+            writer.write(b"0\r\nX-Trailer: yes\r\n\r\n")
+        elif name == "badchunk":
+            writer.write(_head(200, {"Transfer-Encoding": "chunked"}) + b"zz\r\nabc\r\n")
+            await writer.drain()
+            return False
+        elif name == "eof":
+            writer.write(_head(200, {"Content-Type": "text/plain"}) + b"e" * int(arg))
+            await writer.drain()
+            return False
+        elif name == "continue":
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            _respond(writer, 200, b"continued\n")
+        elif name == "linger":
+            _respond(writer, 200, b"linger\n")
+            await writer.drain()
+            await asyncio.sleep(0.1)
+            return False
+        elif name == "bighead":
+            writer.write(_head(200, {f"X-Big-{i}": "b" * 1000 for i in range(80)}))
+            await writer.drain()
+            return False
         elif name == "echo":
             method, headers = request
             body = json.dumps({"method": method, "headers": headers}).encode()

@@ -102,11 +102,12 @@ async def test_every_line_gets_exactly_one_result(server: TestServer) -> None:
         ("/reset", ErrorKind.READ, 200),
     ],
 )
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
 async def test_real_server_failures_map_to_their_kind(
-    server: TestServer, path: str, kind: ErrorKind, status: int | None
+    server: TestServer, path: str, kind: ErrorKind, status: int | None, transport: str
 ) -> None:
-    """Real bad responses from a real server give the documented kinds."""
-    (result,) = await collect([server.url(path)])
+    """Real bad responses from a real server give the documented kinds, on both transports."""
+    (result,) = await collect([server.url(path)], Settings(retries=0, transport=transport))
     assert isinstance(result.outcome, Err)
     assert result.outcome.error.kind is kind
     response = result.outcome.error.response

@@ -3,6 +3,7 @@ CLI against real local servers."""
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -10,8 +11,20 @@ from pathlib import Path
 import pytest
 
 from fetchall import __version__
+from tests import conftest
 from tests.conftest import invoke, jsonl
 from tests.server import TestServer
+
+
+@pytest.fixture(autouse=True, params=["fast", "httpx"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on both transports: fetchall's and httpx's own."""
+
+    def invoke_with(*args: str, stdin: str | bytes = b""):
+        return conftest.invoke("--transport", request.param, *args, stdin=stdin)
+
+    monkeypatch.setattr(sys.modules[__name__], "invoke", invoke_with)
+    return str(request.param)
 
 
 def one_record(*args: str, urls: list[str] | None = None) -> dict:

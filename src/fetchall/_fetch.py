@@ -20,14 +20,15 @@ from fetchall._result import Err, Ok, Result
 from fetchall._retry import parse_retry_after
 from fetchall._saving import BodySink, BodyWriteError
 from fetchall._settings import Settings
+from fetchall._transport import FastTransport
 from fetchall._version import __version__
 
 USER_AGENT = f"fetchall/{__version__}"
 
 MAX_KEEPALIVE = 8
-"""Idle connections kept open for reuse. httpcore's pool does work for every pooled
-connection on every request: measured at -c 64 on a local server, keeping 64 idle
-connections gave 249 req/s and keeping 8 gave 659 req/s (README, "Performance")."""
+"""Idle connections httpx's own transport (``--transport httpx``, HTTP/2) keeps for reuse.
+httpcore's pool does work for every pooled connection on every request: measured at -c 64
+on a local server, keeping 64 gave 249 req/s and keeping 8 gave 659 req/s."""
 
 _E = TypeVar("_E", bound=BaseException)
 
@@ -38,6 +39,12 @@ def make_client(
     """The one client a run shares: a pool as wide as the concurrency, redirects followed."""
     headers = {"User-Agent": settings.user_agent or USER_AGENT}
     headers.update(settings.headers)
+    if transport is None and settings.transport == "fast" and not settings.http2:
+        transport = FastTransport(
+            ssl_context=lambda: httpx.create_ssl_context(_verify(settings)),
+            max_idle=settings.concurrency,
+            connect_timeout=settings.connect_timeout,
+        )
     return httpx.AsyncClient(
         transport=transport,
         limits=httpx.Limits(

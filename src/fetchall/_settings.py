@@ -44,6 +44,9 @@ class Settings:
     cacert: str | None = None
     """A PEM file of certificates to trust instead of the system's."""
     proxy: str | None = None
+    transport: str = "fast"
+    """``fast`` (fetchall's HTTP/1.1 transport) or ``httpx`` (httpx's own); HTTP/2 always
+    uses httpx's."""
     fail_fast: bool = False
     """Stop at the first failed line: start nothing more, cancel what is in flight."""
     output_dir: str | None = None
@@ -65,6 +68,8 @@ class Settings:
         for rate in (self.rate, self.host_rate):
             if rate is not None and rate <= 0:
                 raise ValueError("rates must be positive")
+        if self.transport not in ("fast", "httpx"):
+            raise ValueError("transport must be 'fast' or 'httpx'")
         if self.max_size is not None and self.max_size < 0:
             raise ValueError("max_size must not be negative")
 

@@ -294,6 +294,15 @@ def fetch(
             rich_help_panel=SELECTION,
         ),
     ] = None,
+    transport: Annotated[
+        str,
+        typer.Option(
+            "--transport",
+            metavar="fast|httpx",
+            help="HTTP/1.1 transport: fetchall's fast one, or httpx's own (--http2 uses httpx's).",
+            rich_help_panel=REQUEST,
+        ),
+    ] = "fast",
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an internal error.")
     ] = False,
@@ -318,6 +327,8 @@ def fetch(
         )
     if cacert is not None:
         _check_cacert(cacert)
+    if transport not in ("fast", "httpx"):
+        raise typer.BadParameter("must be fast or httpx", param_hint="--transport")
     if skip_existing and output_dir is None:
         raise typer.BadParameter("needs -o/--output-dir", param_hint="--skip-existing")
     selection = Selection(
@@ -356,6 +367,7 @@ def fetch(
         output_dir=output_dir,
         skip_existing=skip_existing,
         sha256=sha256,
+        transport=transport,
     )
     output = Output(
         format=output_format, quiet=quiet, color=not no_color, progress=progress, debug=debug
