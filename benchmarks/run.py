@@ -40,7 +40,7 @@ PACKAGES = {
 }
 ECHO_MODULE = "libnginx-mod-http-echo"
 ECHO_SO = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
-NAIVE_HTTPX = '''
+NAIVE_HTTPX = """
 import asyncio, sys, httpx
 async def main(path, limit):
     urls = open(path).read().split()
@@ -52,7 +52,7 @@ async def main(path, limit):
                 await response.aread()
         await asyncio.gather(*(one(url) for url in urls))
 asyncio.run(main(sys.argv[1], int(sys.argv[2])))
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     scenarios = [
         Scenario("S1", "10,000 x 1 KiB, 64 at a time", "/small.bin", 10_000 // scale, 64, 1024),
         Scenario(
-            "S2", "2,000 x 1 KiB each delayed 200 ms, 100 at a time", "/delay/x",
-            2_000 // scale, 100, 1024, ideal_seconds=2_000 // scale / 100 * 0.2,
+            "S2",
+            "2,000 x 1 KiB each delayed 200 ms, 100 at a time",
+            "/delay/x",
+            2_000 // scale,
+            100,
+            1024,
+            ideal_seconds=2_000 // scale / 100 * 0.2,
         ),
         Scenario("S3", "64 x 50 MiB, 8 at a time", "/big.bin", 64 // scale or 8, 8, 50 << 20),
         Scenario(
-            "S4", "200,000 x 1 KiB, 128 at a time", "/small.bin", 200_000 // scale, 128, 1024,
+            "S4",
+            "200,000 x 1 KiB, 128 at a time",
+            "/small.bin",
+            200_000 // scale,
+            128,
+            1024,
             tools=("fetchall", "curl", "aria2c", "wget2"),
         ),
     ]
@@ -122,9 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for tool in scenario.tools:
                         run = run_tool(tool, scenario, urls, root, server)
                         table.add(scenario.name, tool, run)
-                        print(f"round {number} {scenario.name} {tool}: {run.wall:.2f}s "
-                              f"{run.requests} requests{'' if run.ok else ' (FAILED)'}",
-                              flush=True)
+                        print(
+                            f"round {number} {scenario.name} {tool}: {run.wall:.2f}s "
+                            f"{run.requests} requests{'' if run.ok else ' (FAILED)'}",
+                            flush=True,
+                        )
                     curl = table.runs[(scenario.name, "curl")][-1]
                     for tool in scenario.tools:
                         mine = table.runs[(scenario.name, tool)][-1]
@@ -226,18 +238,42 @@ def run_tool(tool: str, scenario: Scenario, urls: Path, root: Path, server: Ngin
             command = [FETCHALL, "--json", "-q", "--no-progress", "-c", n, str(urls)]
         elif tool == "curl":
             config = root / "curl.cfg"
-            config.write_text("".join(f'url = "{u}"\noutput = "/dev/null"\n' for u in urls.read_text().split()))
+            config.write_text(
+                "".join(f'url = "{u}"\noutput = "/dev/null"\n' for u in urls.read_text().split())
+            )
             command = ["curl", "--parallel", "--parallel-max", n, "-s", "-K", str(config)]
         elif tool == "aria2c":
             listing = root / "aria2.txt"
-            listing.write_text("".join(f"{u}\n  out={i}.bin\n" for i, u in enumerate(urls.read_text().split())))
+            listing.write_text(
+                "".join(f"{u}\n  out={i}.bin\n" for i, u in enumerate(urls.read_text().split()))
+            )
             command = [
-                "aria2c", "-q", "-j", n, "-i", str(listing), "-d", str(scratch),
-                "--allow-overwrite=true", "--auto-file-renaming=false", "--file-allocation=none",
-                "--max-connection-per-server=16", "--console-log-level=error", "--summary-interval=0",
+                "aria2c",
+                "-q",
+                "-j",
+                n,
+                "-i",
+                str(listing),
+                "-d",
+                str(scratch),
+                "--allow-overwrite=true",
+                "--auto-file-renaming=false",
+                "--file-allocation=none",
+                "--max-connection-per-server=16",
+                "--console-log-level=error",
+                "--summary-interval=0",
             ]
         elif tool == "wget2":
-            command = ["wget2", "-q", "--no-config", f"--max-threads={n}", "-i", str(urls), "-O", "/dev/null"]
+            command = [
+                "wget2",
+                "-q",
+                "--no-config",
+                f"--max-threads={n}",
+                "-i",
+                str(urls),
+                "-O",
+                "/dev/null",
+            ]
         elif tool == "httpx":
             script = root / "naive_httpx.py"
             script.write_text(NAIVE_HTTPX)
@@ -256,7 +292,10 @@ def timed(command: list[str], server: Nginx | None, expected: int) -> Run:
         started = time.perf_counter()
         finished = subprocess.run(
             ["/usr/bin/time", "-o", report.name, "-f", "%U %S %M", *command],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600, check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=3600,
+            check=False,
         )
         wall = time.perf_counter() - started
         user, system, rss = report.read().split()[-3:]
@@ -281,7 +320,11 @@ def measure_startup(repeat: int = 20) -> dict[str, float]:
         "fetchall --version": [FETCHALL, "--version"],
         "fetchall --help": [FETCHALL, "--help"],
         "curl --version": ["curl", "--version"],
-        "python -c 'import httpx, typer, rich'": [sys.executable, "-c", "import httpx, typer, rich"],
+        "python -c 'import httpx, typer, rich'": [
+            sys.executable,
+            "-c",
+            "import httpx, typer, rich",
+        ],
     }
     medians = {}
     for name, command in commands.items():
@@ -295,7 +338,14 @@ def measure_startup(repeat: int = 20) -> dict[str, float]:
 
 
 def render(scenarios: list[Scenario], table: Table, startup: dict[str, float], rounds: int) -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     out = [
         "# fetchall benchmark results",
@@ -313,41 +363,63 @@ def render(scenarios: list[Scenario], table: Table, startup: dict[str, float], r
     for scenario in scenarios:
         out += [f"## {scenario.name}: {scenario.title}", ""]
         unit = "MiB/s" if scenario.body_bytes > 1 << 20 else "req/s"
-        out.append(f"| tool | wall s | {unit} | CPU s | CPU us/req | peak RSS MiB | vs curl | checked |")
+        out.append(
+            f"| tool | wall s | {unit} | CPU s | CPU us/req | peak RSS MiB | vs curl | checked |"
+        )
         out.append("|---|---:|---:|---:|---:|---:|---:|---|")
         for tool in scenario.tools:
             runs = table.runs[(scenario.name, tool)]
             wall = [run.wall for run in runs]
-            rate = [scenario.count * (scenario.body_bytes / 2**20 if unit == "MiB/s" else 1) / w for w in wall]
+            rate = [
+                scenario.count * (scenario.body_bytes / 2**20 if unit == "MiB/s" else 1) / w
+                for w in wall
+            ]
             cpu_s = [run.cpu for run in runs]
             out.append(
-                f"| {tool} | {spread(wall, '.2f')} | {spread(rate, ',.0f')} | {spread(cpu_s, '.2f')} "
+                f"| {tool} | {spread(wall, '.2f')} | {spread(rate, ',.0f')} "
+                f"| {spread(cpu_s, '.2f')} "
                 f"| {statistics.median(cpu_s) / scenario.count * 1e6:,.0f} "
                 f"| {statistics.median(run.rss_kib for run in runs) / 1024:.0f} "
                 f"| {statistics.median(table.curl_ratio[(scenario.name, tool)]):.2f}x "
                 f"| {'yes' if all(run.ok for run in runs) else 'NO'} |"
             )
         if scenario.ideal_seconds:
-            fetchall_wall = statistics.median(run.wall for run in table.runs[(scenario.name, "fetchall")])
-            out += ["", f"Ideal wall time {scenario.ideal_seconds:.1f} s; fetchall "
-                    f"{fetchall_wall / scenario.ideal_seconds:.2f}x the ideal."]
+            fetchall_wall = statistics.median(
+                run.wall for run in table.runs[(scenario.name, "fetchall")]
+            )
+            out += [
+                "",
+                f"Ideal wall time {scenario.ideal_seconds:.1f} s; fetchall "
+                f"{fetchall_wall / scenario.ideal_seconds:.2f}x the ideal.",
+            ]
         out.append("")
     s1 = statistics.median(run.rss_kib for run in table.runs[("S1", "fetchall")])
     s4 = statistics.median(run.rss_kib for run in table.runs[("S4", "fetchall")])
-    out += [f"fetchall's peak RSS in S4 is {s4 / s1:.2f}x its S1 figure ({s4 / 1024:.0f} vs {s1 / 1024:.0f} MiB).", ""]
+    out += [
+        f"fetchall's peak RSS in S4 is {s4 / s1:.2f}x its S1 figure "
+        f"({s4 / 1024:.0f} vs {s1 / 1024:.0f} MiB).",
+        "",
+    ]
     off = [run.wall for run in table.runs[("S6", "--no-progress")]]
     on = [run.wall for run in table.runs[("S6", "--progress")]]
+    off_cpu = statistics.median(run.cpu for run in table.runs[("S6", "--no-progress")])
+    on_cpu = statistics.median(run.cpu for run in table.runs[("S6", "--progress")])
+    cost = (statistics.median(on) / statistics.median(off) - 1) * 100
     out += [
-        "## S5: start-up (median of 20 runs)", "",
-        "| command | ms |", "|---|---:|",
+        "## S5: start-up (median of 20 runs)",
+        "",
+        "| command | ms |",
+        "|---|---:|",
         *[f"| `{name}` | {seconds * 1000:.0f} |" for name, seconds in startup.items()],
         "",
-        "## S6: live display overhead (S1 with the display forced on, rendered to /dev/null)", "",
-        "| fetchall | wall s | CPU s |", "|---|---:|---:|",
-        f"| --no-progress | {spread(off, '.2f')} | {statistics.median(r.cpu for r in table.runs[('S6', '--no-progress')]):.2f} |",
-        f"| --progress | {spread(on, '.2f')} | {statistics.median(r.cpu for r in table.runs[('S6', '--progress')]):.2f} |",
+        "## S6: live display overhead (S1 with the display forced on, rendered to /dev/null)",
         "",
-        f"Display cost: {(statistics.median(on) / statistics.median(off) - 1) * 100:+.1f}% wall time.",
+        "| fetchall | wall s | CPU s |",
+        "|---|---:|---:|",
+        f"| --no-progress | {spread(off, '.2f')} | {off_cpu:.2f} |",
+        f"| --progress | {spread(on, '.2f')} | {on_cpu:.2f} |",
+        "",
+        f"Display cost: {cost:+.1f}% wall time.",
         "",
     ]
     return "\n".join(out)
@@ -356,7 +428,8 @@ def render(scenarios: list[Scenario], table: Table, startup: dict[str, float], r
 def spread(values: Sequence[float], spec: str) -> str:
     if len(values) == 1:
         return format(values[0], spec)
-    return f"{format(statistics.median(values), spec)} [{format(min(values), spec)}–{format(max(values), spec)}]"
+    low, high = format(min(values), spec), format(max(values), spec)
+    return f"{format(statistics.median(values), spec)} [{low} to {high}]"
 
 
 def tool_versions() -> str:
@@ -367,14 +440,16 @@ def tool_versions() -> str:
         except (OSError, IndexError):
             return "?"
 
-    return ", ".join([
-        first_line([FETCHALL, "--version"]),
-        first_line(["curl", "--version"], lambda line: " ".join(line.split()[:2])),
-        first_line(["aria2c", "--version"]),
-        first_line(["wget2", "--version"], lambda line: " ".join(line.split()[:3])),
-        first_line(["nginx", "-v"]),
-        first_line([sys.executable, "-c", "import httpx; print('httpx', httpx.__version__)"]),
-    ])
+    return ", ".join(
+        [
+            first_line([FETCHALL, "--version"]),
+            first_line(["curl", "--version"], lambda line: " ".join(line.split()[:2])),
+            first_line(["aria2c", "--version"]),
+            first_line(["wget2", "--version"], lambda line: " ".join(line.split()[:3])),
+            first_line(["nginx", "-v"]),
+            first_line([sys.executable, "-c", "import httpx; print('httpx', httpx.__version__)"]),
+        ]
+    )
 
 
 if __name__ == "__main__":

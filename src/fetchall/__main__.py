@@ -1,5 +1,5 @@
 """``python -m fetchall``."""
 
-from fetchall.cli import main
+from fetchall._entry import main
 
 main()

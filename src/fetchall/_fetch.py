@@ -45,7 +45,7 @@ def make_client(
             max_idle=settings.concurrency,
             connect_timeout=settings.connect_timeout,
         )
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         transport=transport,
         limits=httpx.Limits(
             max_connections=settings.concurrency,
@@ -59,6 +59,16 @@ def make_client(
         verify=_verify(settings),
         proxy=settings.proxy,
     )
+    client._cookies = _NoCookies()  # httpx has no switch to turn cookies off
+    return client
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies are neither kept nor sent: each URL of a list is fetched on its own, as
+    curl does by default. (Keeping them also cost ~50 us a response in httpx.)"""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        """Keep nothing."""
 
 
 def _verify(settings: Settings) -> ssl.SSLContext | bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ MAX_LINE_BYTES = 64 * 1024
 """Longer lines are reported as invalid instead of being held in memory."""
 
 _SCHEMES = ("http", "https")
+_WHITESPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -61,7 +63,7 @@ def url_from_text(text: str) -> Result[str, FetchError]:
         )
     if not parts.hostname:
         return Err(FetchError(ErrorKind.INVALID_URL, "no host in URL"))
-    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):
+    if _WHITESPACE_OR_CONTROL.search(url):
         return Err(
             FetchError(ErrorKind.INVALID_URL, "URL contains whitespace or control characters")
         )
