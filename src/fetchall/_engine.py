@@ -133,6 +133,7 @@ class Fetcher:
         self._saver: Saver | None = None
         self._feeder: asyncio.Task[None] | None = None
         self._stopped_by: str | None = None
+        self._stopped_tasks: list[asyncio.Task[None]] = []
         self._finished_count = 0
 
     async def __aenter__(self) -> Self:
@@ -188,7 +189,7 @@ class Fetcher:
                     case _Crash(error=error):
                         raise error
         finally:
-            await _cancel([self._feeder, *self._flights])
+            await _cancel([self._feeder, *self._flights, *self._stopped_tasks])
 
     def stop(self, reason: str) -> None:
         """Read and start nothing more; cancel the requests in flight, each with a
@@ -206,6 +207,7 @@ class Fetcher:
             self._finished.put_nowait(
                 FetchResult(flight.line, Err(error), elapsed, flight.attempts)
             )
+        self._stopped_tasks = list(self._flights)  # awaited as results() ends
         self._flights.clear()
         self._finished.put_nowait(_Stopped())
 

@@ -134,7 +134,7 @@ def run(
     started = time.perf_counter()
     try:
         countable = sources if selection == Selection() else None  # a filter changes the count
-        status = _run_loop(lines, countable, settings, writer, stats, output, env)
+        status = _run_loop(_Job(lines, countable, settings, writer, stats, output, env))
     finally:
         close_sources(sources)
     if status is ExitStatus.BROKEN_PIPE:
@@ -148,20 +148,25 @@ def run(
     return status
 
 
-def _run_loop(
-    lines: AsyncIterator[Line],
-    countable: list[Source] | None,
-    settings: Settings,
-    writer: Writer,
-    stats: RunStats,
-    output: Output,
-    env: Environment,
-) -> ExitStatus:
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What one run's event loop works with."""
+
+    lines: AsyncIterator[Line]
+    countable: list[Source] | None
+    """Sources to count ahead for the display's total (None when a filter would skew it)."""
+    settings: Settings
+    writer: Writer
+    stats: RunStats
+    output: Output
+    env: Environment
+
+
+def _run_loop(job: _Job) -> ExitStatus:
     """Run the event loop and map how it ended to a status."""
+    env, output = job.env, job.output
     try:
-        stopped_by = asyncio.run(
-            _fetch_and_write(lines, countable, settings, writer, stats, output, env)
-        )
+        stopped_by = asyncio.run(_fetch_and_write(job))
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         _say(env, "interrupted")
         return ExitStatus.INTERRUPTED
@@ -181,29 +186,22 @@ def _run_loop(
     return _SIGNAL_STATUS.get(stopped_by or "", ExitStatus.OK)
 
 
-async def _fetch_and_write(
-    lines: AsyncIterator[Line],
-    countable: list[Source] | None,
-    settings: Settings,
-    writer: Writer,
-    stats: RunStats,
-    output: Output,
-    env: Environment,
-) -> str | None:
+async def _fetch_and_write(job: _Job) -> str | None:
     """Fetch every line and write each record as it finishes, with the live display when
     it is on. SIGINT and SIGTERM stop the run gracefully (a second one exits at once);
-    returns what stopped it, if anything. ``countable`` sources are counted ahead for the
-    display's total."""
-    progress = ProgressState() if output.shows_progress(env) else None
+    returns what stopped it, if anything."""
+    env, writer, stats = job.env, job.writer, job.stats
+    progress = ProgressState() if job.output.shows_progress(env) else None
     loop = asyncio.get_running_loop()
-    if progress is not None and countable is not None:
-        _count_in_background(countable, progress, loop)
-    async with Fetcher(settings, observer=progress) as fetcher, _display(progress, output, env):
+    if progress is not None and job.countable is not None:
+        _count_in_background(job.countable, progress, loop)
+    display = _display(progress, job.output, env)
+    async with Fetcher(job.settings, observer=progress) as fetcher, display:
         on_signal = SignalStop(fetcher, env)
         for signum in _SIGNAL_REASON:
             loop.add_signal_handler(signum, on_signal, signum)
         try:
-            async for result in fetcher.results(lines):
+            async for result in fetcher.results(job.lines):
                 stats.add(result)
                 try:
                     writer.write(record_of(result))

@@ -399,8 +399,11 @@ def _content_length(value: bytes) -> int:
 
 
 async def _read_request_body(request: httpx.Request) -> bytes:
-    if isinstance(request.stream, httpx.AsyncByteStream):
-        return b"".join([part async for part in request.stream])
+    stream = request.stream
+    if isinstance(stream, httpx.ByteStream):  # what httpx makes for content=..., and for none
+        return b"".join(stream)
+    if isinstance(stream, httpx.AsyncByteStream):
+        return b"".join([part async for part in stream])
     return b""
 
 
