@@ -348,6 +348,19 @@ def test_a_proxy_httpx_cannot_use_is_a_usage_error(proxy: str, fresh_server: Tes
     assert fresh_server.requests["/bytes/1"] == 0
 
 
+def test_proxy_variables_carry_the_requests(fresh_server: TestServer, transport: str) -> None:
+    """HTTP_PROXY in the environment is honoured, as httpx does, whichever transport is asked."""
+    result = conftest.CliRunner().invoke(
+        conftest.app,
+        ["--transport", transport, "--json", "-"],
+        input="http://far-away.test/bytes/4\n",
+        env={"HTTP_PROXY": fresh_server.url(""), "NO_PROXY": ""},
+    )
+    (record,) = jsonl(result.stdout)
+    assert (record["ok"], record["bytes"]) == (True, 4)
+    assert fresh_server.requests["/bytes/4"] == 1
+
+
 def test_proxy_carries_the_requests(fresh_server: TestServer) -> None:
     """--proxy URL sends the request to the proxy (here the test server, which answers it)."""
     record = one_record("--proxy", fresh_server.url(""), urls=["http://far-away.test/bytes/9"])

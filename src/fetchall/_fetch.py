@@ -10,6 +10,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.request import getproxies
 
 import httpx
 
@@ -39,7 +40,7 @@ def make_client(
     """The one client a run shares: a pool as wide as the concurrency, redirects followed."""
     headers = {"User-Agent": settings.user_agent or USER_AGENT}
     headers.update(settings.headers)
-    if transport is None and settings.transport == "fast" and not settings.http2:
+    if transport is None and _fast_transport_fits(settings):
         transport = FastTransport(
             ssl_context=lambda: httpx.create_ssl_context(_verify(settings)),
             max_idle=settings.concurrency,
@@ -69,6 +70,14 @@ class _NoCookies(httpx.Cookies):
 
     def extract_cookies(self, response: httpx.Response) -> None:
         """Keep nothing."""
+
+
+def _fast_transport_fits(settings: Settings) -> bool:
+    """Whether fetchall's transport can serve this run: not for HTTP/2, and not when proxy
+    variables are set (httpx applies those, with NO_PROXY, only to its own transport)."""
+    if settings.transport != "fast" or settings.http2:
+        return False
+    return not {"http", "https", "all"} & getproxies().keys()
 
 
 def _verify(settings: Settings) -> ssl.SSLContext | bool:

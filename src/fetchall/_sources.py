@@ -86,6 +86,8 @@ async def _read_chunks(source: Source) -> AsyncIterator[bytes]:
                 chunk: bytes | OSError = read()
             except OSError as exc:
                 chunk = exc
+            except ValueError:  # the stream was closed under us: the run is over
+                return
             try:
                 loop.call_soon_threadsafe(chunks.put_nowait, chunk)
             except RuntimeError:  # the loop is closed: nobody is reading any more
