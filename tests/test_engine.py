@@ -61,22 +61,28 @@ class TaskCounter(NullObserver):
         self.most_tasks = max(self.most_tasks, len(asyncio.all_tasks()))
 
 
+class CountedURLs:
+    """URLs handed out one by one, counting how many the engine has taken."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
+        self.pulled = 0
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        for url in self.urls:
+            self.pulled += 1
+            yield url
+
+
 async def test_tasks_and_read_ahead_are_bounded_by_the_concurrency(server: TestServer) -> None:
     """Tasks are spawned only for free permits, and input is read only as permits free up."""
-    pulled = 0
-
-    async def many_urls() -> AsyncIterator[str]:
-        nonlocal pulled
-        for i in range(300):
-            pulled += 1
-            yield server.url(f"/bytes/5?delay=0.01&i={i}")
-
+    source = CountedURLs([server.url(f"/bytes/5?delay=0.01&i={i}") for i in range(300)])
     baseline = len(asyncio.all_tasks())
     counter = TaskCounter()
-    results = fetch_all(many_urls(), Settings(concurrency=5), observer=counter)
+    results = fetch_all(source, Settings(concurrency=5), observer=counter)
     first = await anext(results)
     assert isinstance(first.outcome, Ok)
-    assert pulled <= 5 + 1  # the permits' worth, plus the line waiting for a permit
+    assert source.pulled <= 5 + 1  # the permits' worth, plus the line waiting for a permit
     rest = [result async for result in results]
     assert len(rest) == 299
     # the tasks that were already there, the feeder, and at most five fetch tasks
@@ -155,15 +161,8 @@ async def test_elapsed_covers_the_wait(server: TestServer) -> None:
 
 async def test_lines_waiting_for_a_busy_host_are_bounded(server: TestServer) -> None:
     """With --per-host, reading pauses once 4 x concurrency lines wait beyond those in flight."""
-    pulled = 0
-
-    async def one_host() -> AsyncIterator[str]:
-        nonlocal pulled
-        for i in range(60):
-            pulled += 1
-            yield server.url(f"/bytes/1?delay=0.02&i={i}")
-
-    results = fetch_all(one_host(), Settings(concurrency=2, per_host=1))
+    source = CountedURLs([server.url(f"/bytes/1?delay=0.02&i={i}") for i in range(60)])
+    results = fetch_all(source, Settings(concurrency=2, per_host=1))
     await anext(results)
-    assert pulled <= 2 + 4 * 2 + 1  # in flight, waiting room, and the line at the door
+    assert source.pulled <= 2 + 4 * 2 + 1  # in flight, waiting room, and the line at the door
     assert len([result async for result in results]) == 59

@@ -11,6 +11,7 @@ from typing import BinaryIO, Protocol
 from fetchall._records import FIELDS, Record
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _GREEN, _RED, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[0m"
 
 
@@ -37,7 +38,7 @@ class JsonlWriter:
 
     def write(self, record: Record) -> None:
         """Write one record and flush it."""
-        _emit(self._out, json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        _emit(self._out, _JSON.encode(record) + "\n")
 
 
 class CsvWriter:

@@ -59,9 +59,7 @@ def _show_version(value: bool) -> None:
 def fetch(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(
-            metavar="[SOURCE]...", show_default=False, help="URL list files; - is stdin."
-        ),
+        typer.Argument(metavar="SOURCE", show_default=False, help="URL list files; - is stdin."),
     ] = None,
     concurrency: Annotated[
         int, typer.Option("-c", "--concurrency", min=1, help="At most N requests in flight.")
@@ -91,7 +89,7 @@ def fetch(
         typer.Option(
             "--progress/--no-progress",
             show_default=False,
-            help="Force the live display on or off [default: on when stderr is a terminal "
+            help="Force the live display on or off \\[default: on when stderr is a terminal "
             "and not --quiet].",
             rich_help_panel=OUTPUT,
         ),
@@ -189,7 +187,7 @@ def fetch(
         typer.Option(
             "-A",
             "--user-agent",
-            help=f"User-Agent header [default: fetchall/{__version__}]",
+            help=f"User-Agent header \\[default: fetchall/{__version__}]",
             rich_help_panel=REQUEST,
         ),
     ] = None,
@@ -216,7 +214,7 @@ def fetch(
         bool,
         typer.Option(
             "--http2",
-            help="Use HTTP/2 where the server offers it (pip install 'fetchall[http2]').",
+            help="Use HTTP/2 where the server offers it (pip install 'fetchall\\[http2]').",
             rich_help_panel=REQUEST,
         ),
     ] = False,
