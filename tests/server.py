@@ -23,6 +23,7 @@ It runs its own event loop in a thread and answers by path:
     /continue         a 100 Continue, then 200 with a short body
     /linger           200, then the server closes the idle connection after 0.1 s
     /bighead          a response head larger than 64 KiB
+    /cookie[?then=P]  200 with a Set-Cookie header (or a 302 to P that sets it)
     /echo             200 with a JSON body: the request's method and headers
                       (``last_request[path]`` keeps the method and headers for every path)
 
@@ -255,6 +256,12 @@ class TestServer:
             writer.write(_head(200, {f"X-Big-{i}": "b" * 1000 for i in range(80)}))
             await writer.drain()
             return False
+        elif name == "cookie":
+            cookie = {"Set-Cookie": "session=abc; Path=/"}
+            if "then" in query:  # a redirect that sets a cookie on the way
+                _respond(writer, 302, b"", {**cookie, "Location": query["then"][0]})
+            else:
+                _respond(writer, 200, b"have one\n", cookie)
         elif name == "echo":
             method, headers = request
             body = json.dumps({"method": method, "headers": headers}).encode()

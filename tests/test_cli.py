@@ -259,27 +259,3 @@ def test_an_internal_error_exits_3_with_a_short_message(monkeypatch, url_file) -
     assert "internal error: RuntimeError: boom" in result.stderr
     assert "Traceback" not in result.stderr
     assert "Traceback" in invoke("--debug", path).stderr
-
-
-@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
-def test_runs_on_uvloop_and_on_asyncio(
-    monkeypatch, server: TestServer, url_file, loop: str
-) -> None:
-    """uvloop is used where installed; without it asyncio's own loop does the same job."""
-    import asyncio
-
-    import fetchall._run
-
-    seen = []
-    real = fetchall._run._fastest_loop()
-    assert real is not None  # uvloop is a dependency on this platform
-
-    def factory():
-        created = real() if loop == "uvloop" else asyncio.new_event_loop()
-        seen.append(type(created).__module__.split(".")[0])
-        return created
-
-    monkeypatch.setattr(fetchall._run, "_fastest_loop", lambda: factory)
-    result = invoke("--json", str(url_file(server.url("/bytes/6"))))
-    assert [r["bytes"] for r in jsonl(result.stdout)] == [6]
-    assert seen == [loop]

@@ -224,6 +224,18 @@ def test_method_headers_and_user_agent_are_sent(fresh_server: TestServer) -> Non
     assert (headers["X-One"], headers["X-Two"], headers["User-Agent"]) == ("1", "two", "probe/9")
 
 
+def test_cookies_are_not_carried_from_one_url_to_the_next(fresh_server: TestServer) -> None:
+    """A cookie set by one response is not sent with the next request, nor along a redirect
+    (as curl without -b/-c)."""
+    stdin = f"{fresh_server.url('/cookie')}\n{fresh_server.url('/echo')}\n"
+    assert invoke("--json", "-c", "1", "-", stdin=stdin).exit_code == 0
+    _, headers = fresh_server.last_request["/echo"]
+    assert "Cookie" not in headers
+    assert invoke("--json", "-", stdin=fresh_server.url("/cookie?then=/echo") + "\n").exit_code == 0
+    _, headers = fresh_server.last_request["/echo"]
+    assert "Cookie" not in headers
+
+
 def test_default_user_agent_names_fetchall(fresh_server: TestServer) -> None:
     """The User-Agent is fetchall/<version> unless -A says otherwise."""
     one_record(urls=[fresh_server.url("/echo")])

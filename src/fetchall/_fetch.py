@@ -1,5 +1,6 @@
-"""Fetching one URL with httpx: the only module that speaks httpx, and the only place
-where exceptions become ``FetchError`` values (see ``error_from_exception``)."""
+"""Fetching one URL with httpx's client: with ``_transport``, the only code that imports
+httpx, and the only place where exceptions become ``FetchError`` values (see
+``error_from_exception``)."""
 
 from __future__ import annotations
 

@@ -166,8 +166,7 @@ def _run_loop(job: _Job) -> ExitStatus:
     """Run the event loop and map how it ended to a status."""
     env, output = job.env, job.output
     try:
-        with asyncio.Runner(loop_factory=_fastest_loop()) as runner:
-            stopped_by = runner.run(_fetch_and_write(job))
+        stopped_by = asyncio.run(_fetch_and_write(job))
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         _say(env, "interrupted")
         return ExitStatus.INTERRUPTED
@@ -328,16 +327,6 @@ def _allow_open_files(concurrency: int) -> None:
     limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-
-
-def _fastest_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (7% less CPU on small fetches), else
-    asyncio's own."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 def _say(env: Environment, message: str) -> None:
