@@ -93,3 +93,22 @@ async def test_connection_close_is_not_reused(fresh_server: TestServer) -> None:
     results = [r async for r in fetch_all(urls, Settings(concurrency=1, transport="fast"))]
     assert [ok_bytes(r) for r in results] == [10, 10, 10]
     assert fresh_server.connections == 3
+
+
+async def test_idle_connections_beyond_the_limit_are_closed_oldest_first(
+    fresh_server: TestServer, other_server: TestServer
+) -> None:
+    """With room for one idle connection, using a second origin closes the first's."""
+    import httpx
+
+    from fetchall._transport import FastTransport
+
+    transport = FastTransport(ssl_context=httpx.create_ssl_context, max_idle=1, connect_timeout=5)
+    async with httpx.AsyncClient(transport=transport) as client:
+        for url in (fresh_server.url("/bytes/1"), fresh_server.url("/bytes/2")):
+            assert (await client.get(url)).content == b"x" * int(url[-1])
+        assert fresh_server.connections == 1  # reused
+        await client.get(other_server.url("/bytes/3"))
+        await client.get(fresh_server.url("/bytes/4"))
+    assert fresh_server.connections == 2  # its idle connection had been closed for room
+    assert other_server.connections == 1

@@ -169,7 +169,8 @@ class FastTransport(httpx.AsyncBaseTransport):
         self._ssl_context: ssl.SSLContext | None = None
         self._max_idle = max_idle
         self._connect_timeout = connect_timeout
-        self._idle: OrderedDict[_Connection, Origin] = OrderedDict()
+        self._idle: OrderedDict[_Connection, Origin] = OrderedDict()  # oldest first
+        self._idle_by_origin: dict[Origin, list[_Connection]] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -217,26 +218,39 @@ class FastTransport(httpx.AsyncBaseTransport):
         for connection in self._idle:
             connection.close()
         self._idle.clear()
+        self._idle_by_origin.clear()
 
     def release(self, connection: _Connection, origin: Origin) -> None:
-        """Keep a connection whose response is complete, for the next request to its origin."""
+        """Keep a connection whose response is complete, for the next request to its origin;
+        beyond ``max_idle`` kept connections, the one idle longest is closed."""
         if not connection.usable:
             connection.close()
             return
         self._idle[connection] = origin
+        self._idle_by_origin.setdefault(origin, []).append(connection)
         while len(self._idle) > self._max_idle:
-            oldest, _ = self._idle.popitem(last=False)
+            oldest, oldest_origin = self._idle.popitem(last=False)
+            self._forget(oldest, oldest_origin)
             oldest.close()
 
     def _take_idle(self, origin: Origin) -> _Connection | None:
-        for connection, idle_origin in reversed(self._idle.items()):
-            if idle_origin == origin:
-                del self._idle[connection]
-                if connection.usable:
-                    return connection
-                connection.close()
-                return self._take_idle(origin)
+        """The most recently used idle connection to ``origin`` that is still open."""
+        connections = self._idle_by_origin.get(origin)
+        while connections:
+            connection = connections.pop()
+            del self._idle[connection]
+            if not connections:
+                del self._idle_by_origin[origin]
+            if connection.usable:
+                return connection
+            connection.close()
         return None
+
+    def _forget(self, connection: _Connection, origin: Origin) -> None:
+        connections = self._idle_by_origin[origin]
+        connections.remove(connection)
+        if not connections:
+            del self._idle_by_origin[origin]
 
     def _tls(self) -> ssl.SSLContext:
         """The TLS context, made at the first https connection (loading CAs takes time)."""
