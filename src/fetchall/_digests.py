@@ -7,10 +7,9 @@ import hashlib
 from array import array
 from urllib.parse import urlsplit, urlunsplit
 
+from fetchall._limits import DEFAULT_PORTS
 from fetchall._lines import Line
 from fetchall._result import Ok
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def digest64(text: str) -> int:
@@ -30,7 +29,7 @@ def identity(line: Line) -> str:
     if ":" in host:
         host = f"[{host}]"
     port = parts.port
-    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    netloc = host if port is None or port == DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
     if parts.username is not None:
         auth = parts.username + (f":{parts.password}" if parts.password is not None else "")
         netloc = f"{auth}@{netloc}"

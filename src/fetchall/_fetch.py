@@ -16,6 +16,7 @@ from urllib.request import getproxies
 import httpx
 
 from fetchall._errors import ErrorKind, FetchError, Response
+from fetchall._limits import DEFAULT_PORTS
 from fetchall._lines import Line
 from fetchall._observer import Observer
 from fetchall._result import Err, Ok, Result
@@ -292,6 +293,6 @@ def _where(exc: BaseException, fallback: str) -> str:
     url = _failed_url(exc, fallback)
     if url is None:
         return fallback
-    port = url.port or (443 if url.scheme == "https" else 80)
+    port = url.port or DEFAULT_PORTS.get(url.scheme, 80)
     host = f"[{url.host}]" if ":" in url.host else url.host
     return f"{host}:{port}"

@@ -10,14 +10,15 @@ from urllib.parse import urlsplit
 HostKey = tuple[str, str, int]
 """(scheme, host, port): what ``--per-host`` and ``--host-rate`` count as one host."""
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+"""The port an http(s) URL means when it names none."""
 
 
 def host_key(url: str) -> HostKey:
     """The (scheme, host, port) of an http(s) URL, with the scheme's default port."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    return scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(scheme, 0)
 
 
 class TokenBucket:

@@ -8,11 +8,12 @@ import os
 import re
 from urllib.parse import unquote, urlsplit
 
+from fetchall._limits import DEFAULT_PORTS
+
 MAX_NAME_BYTES = 200
 """Longest file or folder name written; longer ones are cut, keeping the extension."""
 INDEX = "index.html"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def short_hash(text: str) -> str:
@@ -25,7 +26,7 @@ def relative_parts(url: str) -> list[str]:
     parts = urlsplit(url)
     host = parts.hostname or "_"
     port = parts.port
-    top = host if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{host}_{port}"
+    top = host if port is None or port == DEFAULT_PORTS.get(parts.scheme) else f"{host}_{port}"
     segments = parts.path.split("/")[1:] or [""]
     folders = [safe_name(segment) for segment in segments[:-1] if segment]
     name = safe_name(segments[-1]) if segments[-1] else INDEX

@@ -21,6 +21,8 @@ from typing import cast
 
 import httpx
 
+from fetchall._limits import DEFAULT_PORTS
+
 Origin = tuple[str, str, int]
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -30,7 +32,6 @@ READ_HIGH_WATER = 1024 * 1024
 _NO_BODY_STATUSES = frozenset({204, 304})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _NO_RESPONSE = "Server disconnected without sending a response."
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class _PeerClosed(Exception):
@@ -174,7 +175,7 @@ class FastTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 80))
+        origin = (url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme, 80))
         head = _encode_head(request, await _read_request_body(request))
         connection = self._take_idle(origin)
         if connection is not None:
