@@ -31,7 +31,7 @@ class Line:
 def parse_line(raw: bytes, source: str) -> Line | None:
     """Parse one raw line; ``None`` for a blank or ``#`` comment line."""
     stripped = raw.strip()
-    if not stripped or stripped.startswith(b"#"):
+    if is_skipped(stripped):
         return None
     if len(raw) > MAX_LINE_BYTES:
         text = raw[:200].decode("utf-8", "backslashreplace").strip() + "…"
@@ -44,6 +44,11 @@ def parse_line(raw: bytes, source: str) -> Line | None:
     if not text or text.startswith("#"):
         return None
     return Line(text, source, url_from_text(text))
+
+
+def is_skipped(stripped: bytes) -> bool:
+    """Whether a stripped raw line is blank or a ``#`` comment: a line with no record."""
+    return not stripped or stripped.startswith(b"#")
 
 
 def url_from_text(text: str) -> Result[str, FetchError]:

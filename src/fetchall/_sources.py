@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from fetchall._lines import Line, LineSplitter, parse_line
+from fetchall._lines import Line, LineSplitter, is_skipped, parse_line
 
 STDIN = "-"
 CHUNK_BYTES = 64 * 1024
@@ -125,9 +125,7 @@ def count_lines(sources: Sequence[Source]) -> int | None:
         count = 0
         for name in names:
             with open(name, "rb") as file:
-                for raw in file:
-                    stripped = raw.strip()
-                    count += bool(stripped) and not stripped.startswith(b"#")
+                count += sum(not is_skipped(raw.strip()) for raw in file)
         return count
     except OSError:
         return None
