@@ -31,10 +31,6 @@ class Saver:
         path = os.path.join(self.folder, *relative_parts(url))
         return path if os.path.isfile(path) else None
 
-    def sink(self, url: str, *, digest: bool) -> BodySink:
-        """Somewhere to stream this URL's body."""
-        return BodySink(self, url, digest=digest)
-
     def folder_for(self, url: str) -> tuple[str, str]:
         """Make the folders for ``url``; its folder path and its file name."""
         *folders, name = relative_parts(url)
@@ -48,18 +44,22 @@ class Saver:
                 )
             path = candidate
         os.makedirs(path, exist_ok=True)
-        if not os.path.realpath(path).startswith(self._real_folder + os.sep):
+        if not self._inside(path):
             raise BodyWriteError(f"{path} leads outside {self.folder} (a symbolic link?)")
         return path, name
 
     def prune(self, folder: str) -> None:
         """Remove ``folder`` and its parents up to the output folder, while they are empty."""
-        while os.path.realpath(folder).startswith(self._real_folder + os.sep):
+        while self._inside(folder):
             try:
                 os.rmdir(folder)
             except OSError:  # not empty (or gone): stop here
                 return
             folder = os.path.dirname(folder)
+
+    def _inside(self, path: str) -> bool:
+        """Whether ``path`` really lies below the output folder (symbolic links followed)."""
+        return os.path.realpath(path).startswith(self._real_folder + os.sep)
 
     def final_name(self, folder: str, name: str, url: str) -> str:
         """``name``, or with the URL's hash when this run already wrote it or a folder has it."""
