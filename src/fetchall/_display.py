@@ -32,7 +32,7 @@ def render_live(snapshot: Snapshot, width: int, height: int) -> RenderableType:
     hidden = snapshot.in_flight - len(shown)
     if hidden > 0:
         parts.append(Text(f"… and {hidden:,} more in flight", style="dim"))
-    parts.append(_overall_bar(snapshot, width))
+    parts.append(_overall_bar(snapshot))
     parts.append(numbers)
     return Group(*parts)
 
@@ -54,7 +54,7 @@ def _row(row: RowView, width: int) -> Text:
     return text
 
 
-def _overall_bar(snapshot: Snapshot, width: int) -> Table:
+def _overall_bar(snapshot: Snapshot) -> Table:
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(ratio=1)
     grid.add_column(no_wrap=True)
@@ -65,8 +65,6 @@ def _overall_bar(snapshot: Snapshot, width: int) -> Table:
         share = snapshot.done / total if total else 1.0
         counts = f"{snapshot.done:,}/{total:,} {share:4.0%}"
     bar = ProgressBar(total=float(total) if total is not None else None, completed=snapshot.done)
-    if width < 2 * len(counts) + 10:
-        bar.width = max(5, width - len(counts) - 2)
     grid.add_row(bar, counts)
     return grid
 
