@@ -24,6 +24,7 @@ from fetchall._retry import parse_retry_after
 from fetchall._saving import BodySink, BodyWriteError
 from fetchall._settings import Settings
 from fetchall._transport import FastTransport
+from fetchall._urls import make_url
 from fetchall._version import __version__
 
 USER_AGENT = f"fetchall/{__version__}"
@@ -128,7 +129,7 @@ async def fetch_one(
             # built directly, a Request skips build_request's merging (6% of a small fetch)
             request = httpx.Request(
                 settings.method,
-                url,
+                make_url(url),
                 headers=client.headers,
                 extensions={"timeout": client.timeout.as_dict()},
             )
