@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from fetchall import Err, ErrorKind, FetchResult, Ok, Settings, fetch_all
+from fetchall._transport import MAX_HEAD_BYTES, _Received
 from tests.server import TestServer
 
 pytestmark = pytest.mark.anyio
@@ -112,3 +113,30 @@ async def test_idle_connections_beyond_the_limit_are_closed_oldest_first(
         await client.get(fresh_server.url("/bytes/4"))
     assert fresh_server.connections == 2  # its idle connection had been closed for room
     assert other_server.connections == 1
+
+
+def test_a_head_split_over_many_reads_is_found_and_the_rest_kept() -> None:
+    """Bytes arriving in pieces join up: the head ends where its blank line is, and what
+    follows it stays unread, byte for byte."""
+    received = _Received()
+    for piece in (b"HTTP/1.1 200 OK\r", b"\nA: b\r\n", b"\r", b"\nbody", b"-more"):
+        received.append(piece)
+    end = received.find(b"\r\n\r\n", MAX_HEAD_BYTES)
+    assert received.take(end, drop=4) == b"HTTP/1.1 200 OK\r\nA: b"
+    assert len(received) == len(b"body-more")
+    assert received.take(received.readable()) == b"body-more"
+    assert not received
+
+
+def test_whole_chunks_are_handed_on_without_a_copy() -> None:
+    """A body read as it arrived is passed on as the very objects received, even with
+    more chunks waiting; a partly read chunk gives its exact rest."""
+    chunks = [bytes([n]) * 300_000 for n in range(3)]
+    received = _Received()
+    for chunk in chunks:
+        received.append(chunk)
+    assert received.take(received.readable()) is chunks[0]
+    assert received.take(100_000) == chunks[1][:100_000]
+    assert received.take(received.readable()) == chunks[1][100_000:]
+    assert received.take(received.readable()) is chunks[2]
+    assert len(received) == 0

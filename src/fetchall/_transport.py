@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from typing import cast
 
@@ -27,6 +27,8 @@ Origin = tuple[str, str, int]
 
 MAX_HEAD_BYTES = 64 * 1024
 """The longest status line plus headers accepted."""
+MAX_LINE_BYTES = 4096
+"""The longest line of chunked framing (a chunk size and its extensions) accepted."""
 READ_HIGH_WATER = 1024 * 1024
 """Bytes buffered before the socket is paused until the body is consumed."""
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -38,13 +40,57 @@ class _PeerClosed(Exception):
     """The connection ended before what was being read was complete."""
 
 
+class _Received:
+    """Bytes received and not yet read, kept in the chunks they arrived in, so that reading
+    a whole chunk hands it on without a copy however many chunks wait behind it."""
+
+    def __init__(self) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._start = 0  # how much of the first chunk was read
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+
+    def find(self, separator: bytes, within: int) -> int:
+        """Where ``separator`` begins in the first ``within`` unread bytes, or -1."""
+        if not self._chunks:
+            return -1
+        if len(self._chunks) > 1:  # a head or a line may span chunks: join them
+            first = self._chunks.popleft()[self._start :]
+            self._chunks = deque([b"".join([first, *self._chunks])])
+            self._start = 0
+        found = self._chunks[0].find(separator, self._start, self._start + within)
+        return found - self._start if found >= 0 else -1
+
+    def readable(self) -> int:
+        """How many bytes ``take`` can return at once: the rest of the first chunk."""
+        return len(self._chunks[0]) - self._start if self._chunks else 0
+
+    def take(self, size: int, drop: int = 0) -> bytes:
+        """The next ``size`` bytes (at most ``readable()``); they and ``drop`` more are read."""
+        first, start = self._chunks[0], self._start
+        end = start + size
+        data = first if start == 0 and end == len(first) else first[start:end]
+        self._start = end + drop
+        self._size -= size + drop
+        if self._start >= len(first):
+            self._chunks.popleft()
+            self._start = 0
+        return data
+
+
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection: bytes arrive in a buffer, readers wait on a future."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
+        self._buffer = _Received()
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._error: BaseException | None = None
@@ -56,7 +102,7 @@ class _Connection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
+        self._buffer.append(data)
         if len(self._buffer) > READ_HIGH_WATER and not self._paused and self._transport:
             self._transport.pause_reading()
             self._paused = True
@@ -96,10 +142,9 @@ class _Connection(asyncio.Protocol):
     async def read_head(self) -> bytes:
         """The status line and headers, without the blank line that ends them."""
         while True:
-            end = self._buffer.find(b"\r\n\r\n", 0, MAX_HEAD_BYTES + 4)
+            end = self._buffer.find(b"\r\n\r\n", MAX_HEAD_BYTES + 4)
             if end >= 0:
-                head = bytes(self._buffer[:end])
-                del self._buffer[: end + 4]
+                head = self._buffer.take(end, drop=4)
                 self._resume()
                 return head
             if len(self._buffer) > MAX_HEAD_BYTES:
@@ -109,12 +154,10 @@ class _Connection(asyncio.Protocol):
     async def read_line(self) -> bytes:
         """One CRLF-terminated line (of chunked framing), without the CRLF."""
         while True:
-            end = self._buffer.find(b"\r\n")
+            end = self._buffer.find(b"\r\n", MAX_LINE_BYTES + 2)
             if end >= 0:
-                line = bytes(self._buffer[:end])
-                del self._buffer[: end + 2]
-                return line
-            if len(self._buffer) > 4096:
+                return self._buffer.take(end, drop=2)
+            if len(self._buffer) > MAX_LINE_BYTES:
                 raise httpx.RemoteProtocolError("malformed chunked body: a line too long")
             await self._more()
 
@@ -122,12 +165,7 @@ class _Connection(asyncio.Protocol):
         """Up to ``limit`` bytes, as soon as any are there; ``_PeerClosed`` at the end."""
         if not self._buffer:
             await self._more()
-        if len(self._buffer) <= limit:
-            data = bytes(self._buffer)
-            self._buffer.clear()
-        else:
-            data = bytes(self._buffer[:limit])
-            del self._buffer[:limit]
+        data = self._buffer.take(min(limit, self._buffer.readable()))
         self._resume()
         return data
 
