@@ -268,3 +268,30 @@ async def test_a_url_httpx_rejects_is_invalid_url() -> None:
     router = respx.MockRouter()
     kind, _ = error_of(await fetch(router, url="http://exa\u200bmple..com:80:80/"))
     assert kind is ErrorKind.INVALID_URL
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("extra_headers", [{}, {"Host": "virtual.test"}, {"Content-Length": "0"}])
+@pytest.mark.parametrize(
+    "url", ["http://site.test/a?b=c", "https://u:p@site.test:8443/x", "http://[::1]:8080/"]
+)
+async def test_requests_carry_the_headers_httpx_would_send(
+    method: str, extra_headers: dict[str, str], url: str
+) -> None:
+    """What goes on the wire is what httpx's own request building gives, header for header
+    and in the same order: Host first, Content-Length: 0 on an empty POST, PUT or PATCH,
+    and a Host given with -H instead of the URL's."""
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    settings = Settings(method=method, headers=extra_headers)
+    await fetch(httpx.MockTransport(record), url, settings)
+    async with make_client(settings, httpx.MockTransport(record)) as client:
+        await client.request(method, url)
+    mine, httpx_own = sent
+    assert (mine.method, mine.url) == (httpx_own.method, httpx_own.url)
+    assert mine.headers.raw == httpx_own.headers.raw
+    assert await mine.aread() == b""

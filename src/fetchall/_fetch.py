@@ -126,14 +126,7 @@ async def fetch_one(
     progress = _Progress(url)
     try:
         async with asyncio.timeout(settings.timeout):
-            # built directly, a Request skips build_request's merging (6% of a small fetch)
-            request = httpx.Request(
-                settings.method,
-                make_url(url),
-                headers=client.headers,
-                extensions={"timeout": client.timeout.as_dict()},
-            )
-            response = await client.send(request, stream=True)
+            response = await client.send(_new_request(client, settings.method, url), stream=True)
             try:
                 progress.status = response.status_code
                 progress.final_url = str(response.url)
@@ -168,6 +161,29 @@ async def fetch_one(
         message = f"HTTP {fetched.status} {reason}".rstrip()
         return Err(FetchError(ErrorKind.HTTP_STATUS, message, fetched))
     return Ok(fetched)
+
+
+_NO_BODY = httpx.ByteStream(b"")
+_EMPTY_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _new_request(client: httpx.AsyncClient, method: str, url: str) -> httpx.Request:
+    """A bodiless request with the client's headers, made the way httpx makes a redirect's:
+    given its stream, httpx skips body encoding and rebuilding the headers, and without
+    ``build_request`` there is no merging (together 20% of a small fetch). So the Host and
+    Content-Length headers httpx would add are added here."""
+    target = make_url(url)
+    headers = client.headers
+    extra = [] if "Host" in headers else [(b"Host", target.netloc)]
+    if method in _EMPTY_BODY_METHODS and "Content-Length" not in headers:
+        extra.append((b"Content-Length", b"0"))
+    return httpx.Request(
+        method,
+        target,
+        headers=httpx.Headers([*extra, *headers.raw]),
+        stream=_NO_BODY,
+        extensions={"timeout": client.timeout.as_dict()},
+    )
 
 
 def _check_declared_size(response: httpx.Response, settings: Settings) -> None:
