@@ -16,15 +16,23 @@ from tests.conftest import invoke, jsonl
 from tests.server import TestServer
 
 
-@pytest.fixture(autouse=True, params=["fast", "httpx"])
+@pytest.fixture(
+    autouse=True,
+    params=[("fast", "uvloop"), ("httpx", "uvloop"), ("fast", "asyncio")],
+    ids=["fast", "httpx", "fast-asyncio"],
+)
 def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test here runs on both transports: fetchall's and httpx's own."""
+    """Every test here runs on both transports, fetchall's and httpx's own, on uvloop's
+    event loop (the default where it is installed), and on asyncio's, the fallback."""
+    transport, loop = request.param
 
     def invoke_with(*args: str, stdin: str | bytes = b""):
-        return conftest.invoke("--transport", request.param, *args, stdin=stdin)
+        return conftest.invoke("--transport", transport, *args, stdin=stdin)
 
     monkeypatch.setattr(sys.modules[__name__], "invoke", invoke_with)
-    return str(request.param)
+    if loop == "asyncio":
+        monkeypatch.setitem(sys.modules, "uvloop", None)  # as if it were not installed
+    return str(transport)
 
 
 def one_record(*args: str, urls: list[str] | None = None) -> dict:

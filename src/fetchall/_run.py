@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from fetchall._engine import Fetcher
 from fetchall._errors import SetupError
+from fetchall._event_loop import loop_factory
 from fetchall._lines import Line
 from fetchall._progress import ProgressState
 from fetchall._records import record_of
@@ -166,7 +167,8 @@ def _run_loop(job: _Job) -> ExitStatus:
     """Run the event loop and map how it ended to a status."""
     env, output = job.env, job.output
     try:
-        stopped_by = asyncio.run(_fetch_and_write(job))
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            stopped_by = runner.run(_fetch_and_write(job))
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         _say(env, "interrupted")
         return ExitStatus.INTERRUPTED
