@@ -74,7 +74,7 @@ class _Host:
         return not self.active and not self.waiting and (self.bucket is None or self.bucket.idle)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Flight:
     """A line being fetched: its host, when it started, and attempts made so far."""
 
@@ -125,7 +125,7 @@ class Fetcher:
         self._backlog = asyncio.Semaphore(settings.backlog)
         self._in_flight = asyncio.Semaphore(settings.concurrency)
         self._finished: asyncio.Queue[_Item] = asyncio.Queue()
-        self._flights: dict[asyncio.Task[None], _Flight] = {}
+        self._flights: dict[_Flight, asyncio.Task[None]] = {}
         self._hosts: dict[HostKey, _Host] | None = (
             {} if settings.per_host or settings.host_rate else None
         )
@@ -189,7 +189,7 @@ class Fetcher:
                     case _Crash(error=error):
                         raise error
         finally:
-            await _cancel([self._feeder, *self._flights, *self._stopped_tasks])
+            await _cancel([self._feeder, *self._flights.values(), *self._stopped_tasks])
 
     def stop(self, reason: str) -> None:
         """Read and start nothing more; cancel the requests in flight, each with a
@@ -200,14 +200,14 @@ class Fetcher:
         if self._feeder is not None:
             self._feeder.cancel()
         now = time.perf_counter()
-        for task, flight in self._flights.items():
+        for flight, task in self._flights.items():
             task.cancel()
             elapsed = now - flight.started
             error = FetchError(ErrorKind.CANCELLED, f"cancelled after {elapsed:.2f}s: {reason}")
             self._finished.put_nowait(
                 FetchResult(flight.line, Err(error), elapsed, flight.attempts)
             )
-        self._stopped_tasks = list(self._flights)  # awaited as results() ends
+        self._stopped_tasks = list(self._flights.values())  # awaited as results() ends
         self._flights.clear()
         self._finished.put_nowait(_Stopped())
 
@@ -262,8 +262,7 @@ class Fetcher:
 
     def _launch(self, line: Line, url: str, host: _Host | None, fetch: _FetchOne) -> None:
         flight = _Flight(line, url, host)
-        task = asyncio.create_task(self._fly(flight, fetch))
-        self._flights[task] = flight
+        self._flights[flight] = asyncio.create_task(self._fly(flight, fetch))
 
     async def _fly(self, flight: _Flight, fetch: _FetchOne) -> None:
         """Make the attempts for one line, then queue its result and free its permits."""
@@ -272,9 +271,7 @@ class Fetcher:
         except Exception as exc:
             self._finished.put_nowait(_Crash(exc))
             return
-        task = asyncio.current_task()
-        assert task is not None
-        del self._flights[task]
+        del self._flights[flight]
         elapsed = time.perf_counter() - flight.started
         result = FetchResult(
             flight.line, outcome, elapsed, flight.attempts, flight.path, flight.sha256
