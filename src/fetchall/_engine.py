@@ -122,6 +122,7 @@ class Fetcher:
         self._transport = transport
         self._observer = observer or NullObserver()
         self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._backlog = asyncio.Semaphore(settings.backlog)
         self._in_flight = asyncio.Semaphore(settings.concurrency)
         self._finished: asyncio.Queue[_Item] = asyncio.Queue()
@@ -139,6 +140,7 @@ class Fetcher:
     async def __aenter__(self) -> Self:
         from fetchall._fetch import make_client
 
+        self._loop = asyncio.get_running_loop()
         try:
             self._client = make_client(self._settings, self._transport)
         except (ValueError, ImportError, OSError) as exc:  # bad proxy, missing extra, CA file
@@ -214,14 +216,14 @@ class Fetcher:
     def _fetch_function(self) -> _FetchOne:
         from fetchall._fetch import fetch_one
 
-        client, settings, observer = self._client, self._settings, self._observer
+        client, settings, observer, loop = self._client, self._settings, self._observer, self._loop
         if client is None:
             raise RuntimeError("use Fetcher inside 'async with'")
 
         async def fetch(
             line: Line, url: str, sink: BodySink | None
         ) -> Result[Response, FetchError]:
-            return await fetch_one(client, line, url, settings, observer, sink)
+            return await fetch_one(client, line, url, settings, observer, sink, loop=loop)
 
         return fetch
 
@@ -262,7 +264,8 @@ class Fetcher:
 
     def _launch(self, line: Line, url: str, host: _Host | None, fetch: _FetchOne) -> None:
         flight = _Flight(line, url, host)
-        self._flights[flight] = asyncio.create_task(self._fly(flight, fetch))
+        assert self._loop is not None  # set on entering
+        self._flights[flight] = self._loop.create_task(self._fly(flight, fetch))
 
     async def _fly(self, flight: _Flight, fetch: _FetchOne) -> None:
         """Make the attempts for one line, then queue its result and free its permits."""

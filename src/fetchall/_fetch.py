@@ -15,6 +15,7 @@ from urllib.request import getproxies
 
 import httpx
 
+from fetchall._deadline import Deadline
 from fetchall._errors import ErrorKind, FetchError, Response
 from fetchall._limits import DEFAULT_PORTS
 from fetchall._lines import Line
@@ -120,12 +121,15 @@ async def fetch_one(
     settings: Settings,
     observer: Observer,
     sink: BodySink | None = None,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> Result[Response, FetchError]:
     """Make one attempt at ``url``: stream and count its body (into ``sink`` if given),
-    and return what happened; never raises for anything the network or the server does."""
+    and return what happened; never raises for anything the network or the server does.
+    (``loop``, the running loop, saves asking for it: see ``_deadline``.)"""
     progress = _Progress(url)
     try:
-        async with asyncio.timeout(settings.timeout):
+        async with Deadline(loop or asyncio.get_running_loop(), settings.timeout):
             response = await client.send(_new_request(client, settings.method, url), stream=True)
             try:
                 progress.status = response.status_code

@@ -1,0 +1,57 @@
+"""Deadline behaves as asyncio.timeout does: a late block ends in TimeoutError, a block in
+time is untouched, and a cancellation from elsewhere is never mistaken for the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fetchall._deadline import Deadline
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_block_that_overruns_ends_in_timeout_error() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(TimeoutError):
+        async with Deadline(loop, 0.05):
+            await asyncio.sleep(5)
+    assert 0.05 <= loop.time() - started < 1
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_a_block_in_time_is_untouched_and_not_cancelled_later() -> None:
+    loop = asyncio.get_running_loop()
+    async with Deadline(loop, 0.05):
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.1)  # past the deadline: nothing is cancelled
+
+
+async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
+    loop = asyncio.get_running_loop()
+
+    async def guarded() -> None:
+        async with Deadline(loop, 5):
+            await asyncio.sleep(5)
+
+    task = asyncio.create_task(guarded())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_cancellation_racing_the_deadline_is_not_swallowed() -> None:
+    """Cancelled from outside just as the deadline fires: the task still ends cancelled."""
+    loop = asyncio.get_running_loop()
+
+    async def guarded() -> None:
+        async with Deadline(loop, 0.02):
+            await asyncio.sleep(5)
+
+    task = asyncio.create_task(guarded())
+    loop.call_later(0.02, task.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        await task
