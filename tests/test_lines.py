@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fetchall import Err, ErrorKind, Ok
-from fetchall._lines import MAX_LINE_BYTES, LineSplitter, parse_line
+from fetchall._lines import MAX_LINE_BYTES, LineSplitter, _checked_url, parse_line, url_from_text
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", b"\t\r", b"# a comment", b"   # indented comment"])
@@ -98,3 +98,22 @@ def test_splitter_bounds_an_endless_line() -> None:
     (line,) = list(splitter.feed(b"tail\nnext"))
     assert len(line) == MAX_LINE_BYTES + 1
     assert list(splitter.finish()) == [b"next"]
+
+
+_URL_PIECES = [
+    "http://", "HTTPS://", "ftp://", "example.com", "EXAMPLE.com", "127.0.0.1", "[::1]", "[x",
+    "a", "-", ".", ":", ":80", ":65535", ":65536", ":99999", ":0", ":x", "@", "user@", "/", "?",
+    "#", "%20", " ", "\t", "\x7f", "é", "~", "[", "]", "\\",
+]  # fmt: skip
+
+
+@settings(max_examples=1000)
+@given(st.lists(st.sampled_from(_URL_PIECES), max_size=8))
+@example(["http://", "example.com", ":65536", "/"])
+@example(["http://", "example.com", "/", " "])
+@example(["https://", "127.0.0.1", ":0"])
+def test_the_quick_check_of_common_urls_agrees_with_the_full_one(pieces: list[str]) -> None:
+    """A line is valid, or invalid for the same reason, whichever check decides it."""
+    text = "".join(pieces).strip()
+    url = text if "://" in text else f"https://{text}"
+    assert url_from_text(text) == _checked_url(url)
