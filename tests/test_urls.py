@@ -66,3 +66,8 @@ def test_plain_urls_of_one_origin_parse_it_once() -> None:
     assert [str(url) for url in urls] == [
         str(httpx.URL(f"http://a.example:8080/file{i}.bin?i={i}&x=y")) for i in range(100)
     ]
+
+
+def test_a_url_too_long_for_httpx_is_refused_the_same_way() -> None:
+    text = "http://example.com/" + "a" * 65536
+    assert _outcome(make_url, text) == _outcome(httpx.URL, text)

@@ -1,5 +1,5 @@
-"""Fetching one URL with httpx's client: with ``_transport``, the only code that imports
-httpx, and the only place where exceptions become ``FetchError`` values (see
+"""Fetching one URL with httpx's client: with ``_transport`` and ``_urls``, the only code
+that imports httpx, and the only place where exceptions become ``FetchError`` values (see
 ``error_from_exception``)."""
 
 from __future__ import annotations
@@ -173,9 +173,9 @@ _EMPTY_BODY_METHODS = ("POST", "PUT", "PATCH")
 
 def _new_request(client: httpx.AsyncClient, method: str, url: str) -> httpx.Request:
     """A bodiless request with the client's headers, made the way httpx makes a redirect's:
-    given its stream, httpx skips body encoding and rebuilding the headers, and without
-    ``build_request`` there is no merging (together 20% of a small fetch). So the Host and
-    Content-Length headers httpx would add are added here."""
+    given its stream, httpx skips body encoding and rebuilding the headers (99 -> 92 us per
+    URL with a mock transport), and without ``build_request`` there is no merging. So the
+    Host and Content-Length headers httpx would add are added here."""
     target = make_url(url)
     headers = client.headers
     extra = [] if "Host" in headers else [(b"Host", target.netloc)]
@@ -193,8 +193,8 @@ def _new_request(client: httpx.AsyncClient, method: str, url: str) -> httpx.Requ
 def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     """The body as it arrives, decoded when it has a Content-Encoding. Without one the
     bytes are the same either way, and the raw ones skip httpx's decoder and rechunker
-    (a fifth of the cost of a small fetch). A body already read (mock transports) can
-    only come from httpx's copy."""
+    (10 us a response). A body already read (mock transports) can only come from httpx's
+    copy."""
     if response.is_stream_consumed or "content-encoding" in response.headers:
         return response.aiter_bytes()
     return response.aiter_raw()

@@ -21,6 +21,8 @@ _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._
 _PATH_VERBATIM = _UNRESERVED + "!$&'()*+,;=:@/%"
 """Characters httpx neither escapes nor rewrites in a path (it keeps a stray ``%`` too)."""
 _QUERY_VERBATIM = _PATH_VERBATIM + "?"
+_MAX_LENGTH = 65536
+"""httpx refuses longer URLs."""
 
 
 def make_url(text: str) -> httpx.URL:
@@ -29,7 +31,7 @@ def make_url(text: str) -> httpx.URL:
     given_scheme = text[:scheme_end]
     path_start = text.find("/", scheme_end + 3)
     plain_scheme = scheme_end > 0 and given_scheme.isascii() and given_scheme.isalpha()
-    if not plain_scheme or path_start < 0 or "#" in text:
+    if not plain_scheme or path_start < 0 or "#" in text or len(text) > _MAX_LENGTH:
         return httpx.URL(text)
     origin, rest = text[:path_start], text[path_start:]
     path, question, query = rest.partition("?")
