@@ -177,6 +177,7 @@ class Nginx:
             for _ in range(50):
                 big.write(os.urandom(1 << 20))
         self.port = free_port()
+        self.status_requests = 0
         self.pid_file = root / "nginx.pid"
         conf = root / "nginx.conf"
         conf.write_text(f"""
@@ -208,10 +209,11 @@ http {{
         return f"http://127.0.0.1:{self.port}{path}"
 
     def requests(self) -> int:
-        """nginx's request count (stub_status), minus this request itself."""
+        """nginx's request count (stub_status), minus the status requests themselves."""
         with urllib.request.urlopen(self.url("/nginx_status"), timeout=10) as answer:
             lines = answer.read().decode().splitlines()
-        return int(lines[2].split()[2]) - 1
+        self.status_requests += 1
+        return int(lines[2].split()[2]) - self.status_requests
 
     def stop(self) -> None:
         if self.pid_file.exists():
