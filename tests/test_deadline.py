@@ -4,6 +4,7 @@ time is untouched, and a cancellation from elsewhere is never mistaken for the d
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -55,3 +56,25 @@ async def test_a_cancellation_racing_the_deadline_is_not_swallowed() -> None:
     loop.call_later(0.02, task.cancel)
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.parametrize("make_loop", ["asyncio", "uvloop"])
+def test_a_deadline_is_never_over_early(make_loop: str) -> None:
+    """Not even on uvloop, whose timers count whole milliseconds."""
+    factory = asyncio.new_event_loop
+    if make_loop == "uvloop":
+        factory = pytest.importorskip("uvloop").new_event_loop
+
+    async def shortest() -> float:
+        loop = asyncio.get_running_loop()
+        timings = []
+        for _ in range(100):
+            started = time.perf_counter()
+            with pytest.raises(TimeoutError):
+                async with Deadline(loop, 0.0025):
+                    await asyncio.sleep(1)
+            timings.append(time.perf_counter() - started)
+        return min(timings)
+
+    with asyncio.Runner(loop_factory=factory) as runner:
+        assert runner.run(shortest()) >= 0.0025

@@ -2,12 +2,15 @@
 
 ``asyncio.timeout`` asks for the running loop three times each time it is used, and on
 Python 3.11 every ask is a getpid() system call: with the one ``asyncio.create_task`` makes,
-a tenth of the CPU time of a small fetch on this machine (py-spy --native).
+a tenth of the CPU time of a small fetch on this machine (py-spy --native). And uvloop's
+timers count whole milliseconds, so they can fire up to 1 ms before their delay is over; a
+deadline here is never over early (a run with ``-t 1`` once recorded 0.99987 s).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from types import TracebackType
 
 
@@ -16,7 +19,7 @@ class Deadline:
     cancellation into ``TimeoutError`` as the block is left; a cancellation from
     elsewhere stays a cancellation (the semantics of ``asyncio.timeout``)."""
 
-    __slots__ = ("_cancelling", "_delay", "_expired", "_handle", "_loop", "_task")
+    __slots__ = ("_cancelling", "_delay", "_due", "_expired", "_handle", "_loop", "_task")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:
         self._loop = loop
@@ -29,6 +32,7 @@ class Deadline:
             raise RuntimeError("a Deadline must be entered inside a task")
         self._task = task
         self._cancelling = task.cancelling()
+        self._due = time.perf_counter() + self._delay
         self._handle = self._loop.call_later(self._delay, self._expire)
 
     async def __aexit__(
@@ -46,5 +50,9 @@ class Deadline:
             raise TimeoutError from exc
 
     def _expire(self) -> None:
+        early = self._due - time.perf_counter()
+        if early > 0:  # the loop's clock is coarser than the deadline
+            self._handle = self._loop.call_later(early, self._expire)
+            return
         self._expired = True
         self._task.cancel()

@@ -21,6 +21,7 @@ from typing import cast
 
 import httpx
 
+from fetchall._deadline import Deadline
 from fetchall._limits import DEFAULT_PORTS
 
 Origin = tuple[str, str, int]
@@ -303,7 +304,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         tls = self._tls() if scheme == "https" else None
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._connect_timeout):
+            async with Deadline(loop, self._connect_timeout):
                 _, connection = await loop.create_connection(
                     lambda: _Connection(loop),
                     host,
