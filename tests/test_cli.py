@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fetchall import __version__
-from fetchall._records import FIELDS
+from fetchall.cli.records import FIELDS
 from tests.conftest import invoke, jsonl
 from tests.server import TestServer
 
@@ -247,12 +247,12 @@ def test_timeout_option_is_the_deadline(server: TestServer, url_file) -> None:
 
 def test_an_internal_error_exits_3_with_a_short_message(monkeypatch, url_file) -> None:
     """A bug is one line on stderr and exit 3; --debug adds the traceback."""
-    import fetchall._fetch
+    from fetchall._http import HttpClient
 
     async def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(fetchall._fetch, "fetch_one", broken)
+    monkeypatch.setattr(HttpClient, "attempt", broken)
     path = str(url_file("http://127.0.0.1:9/"))
     result = invoke(path)
     assert result.exit_code == 3

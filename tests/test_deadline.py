@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fetchall._deadline import Deadline
+from fetchall._http.deadline import Deadline
 
 pytestmark = pytest.mark.anyio
 

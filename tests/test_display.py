@@ -10,11 +10,11 @@ import pytest
 from rich.console import Console
 
 from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Response
-from fetchall._display import render_live
-from fetchall._progress import ProgressState, Snapshot
-from fetchall._stats import LatencyHistogram, RunStats
-from fetchall._summary import render_summary
-from fetchall._units import human_bytes, human_duration, shorten
+from fetchall.cli.display import render_live
+from fetchall.cli.progress import ProgressState, Snapshot
+from fetchall.cli.stats import LatencyHistogram, RunStats
+from fetchall.cli.summary import render_summary
+from fetchall.cli.units import human_bytes, human_duration, shorten
 
 
 def text_of(renderable, width: int = 80, color: bool = False) -> str:
@@ -51,9 +51,9 @@ def finish(line_: Line, status: int | None, size: int = 0, kind: ErrorKind | Non
     return FetchResult(line_, Err(FetchError(kind, f"{kind} happened", response)), 0.5, 1)
 
 
-def busy_state(in_flight: int) -> tuple[ProgressState, Clock]:
+def busy_state(in_flight: int, stats: RunStats | None = None) -> tuple[ProgressState, Clock]:
     clock = Clock()
-    state = ProgressState(clock)
+    state = ProgressState(stats or RunStats(), clock)
     for i in range(in_flight):
         current = line(f"https://host{i}.test/file{i}.bin")
         state.on_start(current, 1)
@@ -80,7 +80,7 @@ def test_rows_show_status_bytes_rate_elapsed_and_url() -> None:
 
 def test_attempt_number_shows_on_retries() -> None:
     """A retried request is marked with its attempt number."""
-    state = ProgressState(Clock())
+    state = ProgressState(RunStats(), Clock())
     current = line("https://flaky.test/")
     state.on_start(current, 1)
     state.on_start(current, 3)
@@ -97,14 +97,16 @@ def test_overflow_line_when_rows_exceed_the_height() -> None:
 
 def test_counts_bytes_and_eta_once_the_total_is_known() -> None:
     """Done, ok and failed counts and bytes; ETA appears only once the total is known."""
-    state, clock = busy_state(0)
+    stats = RunStats()
+    clock = Clock()
+    state = ProgressState(stats, clock)
     for i in range(4):
         current = line(f"https://d{i}.test/")
         state.on_start(current, 1)
         state.on_bytes(current, 1024)
-        state.on_finish(
-            finish(current, 200 if i else 404, 1024, None if i else ErrorKind.HTTP_STATUS)
-        )
+        result = finish(current, 200 if i else 404, 1024, None if i else ErrorKind.HTTP_STATUS)
+        state.on_finish(result)
+        stats.add(result)  # as the run does for each result
     clock.now += 2
     before = text_of(render_live(state.snapshot(10), 80, 24))
     assert "4 done" in before
@@ -121,7 +123,7 @@ def test_counts_bytes_and_eta_once_the_total_is_known() -> None:
 
 def test_failures_are_kept_for_printing_above_the_display() -> None:
     """Each failure becomes a short line: status or error kind, then URL."""
-    state = ProgressState(Clock())
+    state = ProgressState(RunStats(), Clock())
     state.on_finish(finish(line("https://a.test/"), 503, 0, ErrorKind.HTTP_STATUS))
     state.on_finish(finish(line("https://b.test/"), None, 0, ErrorKind.DNS))
     state.on_finish(finish(line("https://c.test/"), 200))
@@ -132,8 +134,11 @@ def test_failures_are_kept_for_printing_above_the_display() -> None:
 @pytest.mark.parametrize("width", [80, 40])
 def test_display_fits_narrow_terminals(width: int) -> None:
     """No line is longer than the terminal, at 80 or 40 columns."""
-    state, clock = busy_state(12)
-    state.on_finish(finish(line("https://done.test/"), 200))
+    stats = RunStats()
+    state, clock = busy_state(12, stats)
+    result = finish(line("https://done.test/"), 200)
+    state.on_finish(result)
+    stats.add(result)  # as the run does for each result
     state.on_input_end(1000)
     clock.now += 3
     text = text_of(render_live(state.snapshot(12), width, 12), width)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from fetchall._event_loop import loop_factory
+from fetchall.cli.event_loop import loop_factory
 from tests.conftest import invoke
 from tests.server import TestServer
 

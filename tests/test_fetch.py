@@ -1,4 +1,4 @@
-"""fetch_one against mocked transports: every response shape and every error kind."""
+"""One attempt against mocked transports: every response shape and every error kind."""
 
 from __future__ import annotations
 
@@ -13,26 +13,24 @@ import pytest
 import respx
 
 from fetchall import Err, ErrorKind, Ok, Response, Settings
-from fetchall._fetch import fetch_one, make_client
-from fetchall._lines import Line
-from fetchall._observer import NullObserver
+from fetchall._http import HttpClient
 
 pytestmark = pytest.mark.anyio
 
 URL = "http://site.test/page"
 
 
-class Recorder(NullObserver):
-    """Collects the events fetch_one reports."""
+class Recorder:
+    """Collects the events an attempt reports."""
 
     def __init__(self) -> None:
         self.statuses: list[int] = []
         self.byte_counts: list[int] = []
 
-    def on_headers(self, line: Line, status: int) -> None:
+    def on_headers(self, status: int) -> None:
         self.statuses.append(status)
 
-    def on_bytes(self, line: Line, count: int) -> None:
+    def on_bytes(self, count: int) -> None:
         self.byte_counts.append(count)
 
 
@@ -40,14 +38,14 @@ async def fetch(
     router: respx.MockRouter | httpx.MockTransport,
     url: str = URL,
     settings: Settings | None = None,
-    observer: NullObserver | None = None,
+    observer: Recorder | None = None,
 ):
     settings = settings or Settings()
-    line = Line(url, "t:1", Ok(url))
     if isinstance(router, respx.MockRouter):
         router = httpx.MockTransport(router.async_handler)
-    async with make_client(settings, router) as client:
-        return await fetch_one(client, line, url, settings, observer or NullObserver())
+    async with HttpClient(settings, router) as client:
+        loop = asyncio.get_running_loop()
+        return await client.attempt(url, observer or Recorder(), loop=loop)
 
 
 def error_of(result) -> tuple[ErrorKind, str]:
@@ -289,8 +287,8 @@ async def test_requests_carry_the_headers_httpx_would_send(
 
     settings = Settings(method=method, headers=extra_headers)
     await fetch(httpx.MockTransport(record), url, settings)
-    async with make_client(settings, httpx.MockTransport(record)) as client:
-        await client.request(method, url)
+    async with HttpClient(settings, httpx.MockTransport(record)) as client:
+        await client._client.request(method, url)
     mine, httpx_own = sent
     assert (mine.method, mine.url) == (httpx_own.method, httpx_own.url)
     assert mine.headers.raw == httpx_own.headers.raw

@@ -7,7 +7,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fetchall import Err, ErrorKind, Ok
-from fetchall._lines import MAX_LINE_BYTES, LineSplitter, _checked_url, parse_line, url_from_text
+from fetchall._input.lines import (
+    MAX_INPUT_LINE_BYTES,
+    LineSplitter,
+    _checked_url,
+    parse_line,
+    url_from_text,
+)
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", b"\t\r", b"# a comment", b"   # indented comment"])
@@ -66,7 +72,7 @@ def test_non_utf8_line_keeps_a_readable_text() -> None:
 
 def test_overlong_line_is_invalid_and_shortened() -> None:
     """A line longer than the limit is reported, with only its start kept."""
-    line = parse_line(b"http://example.com/" + b"a" * MAX_LINE_BYTES, "f:1")
+    line = parse_line(b"http://example.com/" + b"a" * MAX_INPUT_LINE_BYTES, "f:1")
     assert line is not None
     assert isinstance(line.url, Err)
     assert "longer than" in line.url.error.message
@@ -96,7 +102,7 @@ def test_splitter_bounds_an_endless_line() -> None:
     for _ in range(10):
         assert list(splitter.feed(chunk)) == []
     (line,) = list(splitter.feed(b"tail\nnext"))
-    assert len(line) == MAX_LINE_BYTES + 1
+    assert len(line) == MAX_INPUT_LINE_BYTES + 1
     assert list(splitter.finish()) == [b"next"]
 
 

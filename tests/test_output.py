@@ -7,10 +7,12 @@ import io
 import pytest
 
 from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Response
-from fetchall._records import record_of
-from fetchall._run import Environment, Output, run
 from fetchall._settings import Settings
-from fetchall._writers import OutputFormat, TextWriter
+from fetchall.cli.environment import Environment
+from fetchall.cli.plan import Output, Plan, Selection
+from fetchall.cli.records import record_of
+from fetchall.cli.run import run
+from fetchall.cli.writers import OutputFormat, TextWriter
 
 OK = FetchResult(
     Line("a.test", "f:1", Ok("https://a.test")),
@@ -65,6 +67,6 @@ def test_colour_needs_a_terminal_and_no_opt_out(
 ) -> None:
     """Colour appears only on a terminal, and NO_COLOR or --no-color turn it off."""
     env = fake_env(stdout_isatty=stdout_isatty, no_color=no_color, stdin=b"ftp://x/\n")
-    run(["-"], Settings(), Output(OutputFormat.TEXT, color=flag), env)
+    run(Plan(["-"], Settings(), Output(OutputFormat.TEXT, color=flag), Selection()), env)
     assert isinstance(env.stdout, io.BytesIO)
     assert ("\x1b[" in env.stdout.getvalue().decode()) is coloured

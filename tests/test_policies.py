@@ -14,10 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fetchall import ErrorKind, FetchError, Response
-from fetchall._limits import TokenBucket, host_key
-from fetchall._options import parse_header, parse_size
-from fetchall._retry import backoff, is_transient, parse_retry_after, retry_delay
-from fetchall._run import Environment, SignalStop
+from fetchall._engine.rates import TokenBucket
+from fetchall._engine.retry import backoff, is_transient, retry_delay
+from fetchall._http.retry_after import parse_retry_after
+from fetchall._origin import Origin
+from fetchall.cli.environment import Environment
+from fetchall.cli.options import parse_header, parse_size
+from fetchall.cli.signals import SignalStop
 
 
 def status_error(status: int, retry_after: float | None = None) -> FetchError:
@@ -110,10 +113,10 @@ def test_token_bucket_below_one_per_second_has_a_burst_of_one() -> None:
     assert bucket.reserve() == 2
 
 
-def test_host_key_uses_default_ports_and_ignores_case() -> None:
+def test_origin_uses_default_ports_and_ignores_case() -> None:
     """(scheme, host, port) with the scheme's default port."""
-    assert host_key("https://Example.COM/a") == ("https", "example.com", 443)
-    assert host_key("http://example.com:8080/") == ("http", "example.com", 8080)
+    assert Origin.of("https://Example.COM/a") == ("https", "example.com", 443)
+    assert Origin.of("http://example.com:8080/") == ("http", "example.com", 8080)
 
 
 @pytest.mark.parametrize(

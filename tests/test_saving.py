@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fetchall._naming import MAX_NAME_BYTES, relative_parts, short_hash, with_suffix
+from fetchall._bodies.naming import MAX_NAME_BYTES, relative_parts, short_hash, with_suffix
 from tests.conftest import FETCHALL, invoke, jsonl
 from tests.server import TestServer
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from fetchall import Line, Ok
-from fetchall._digests import DigestSet, digest64, identity
-from fetchall._selection import Shard
+from fetchall._input.digests import DigestSet, canonical_url, digest64
+from fetchall._input.selection import Shard
 from tests.conftest import FETCHALL, invoke, jsonl
 from tests.server import TestServer
 
@@ -117,15 +117,15 @@ def test_unique_fetches_each_normalised_url_once(fresh_server: TestServer) -> No
         ("example.com/x", "https://example.com:443/x"),
     ],
 )
-def test_identity_normalises_scheme_host_and_default_port(first: str, second: str) -> None:
-    """Two spellings of one URL have one identity; paths keep their case."""
-    from fetchall._lines import parse_line
+def test_canonical_url_normalises_scheme_host_and_default_port(first: str, second: str) -> None:
+    """Two spellings of one URL have one canonical URL; paths keep their case."""
+    from fetchall._input.lines import parse_line
 
     one, two = parse_line(first.encode(), "a:1"), parse_line(second.encode(), "a:2")
     assert one is not None
     assert two is not None
-    assert identity(one) == identity(two)
-    assert identity(Line("x", "a:3", Ok("http://e.com/A"))) != identity(
+    assert canonical_url(one) == canonical_url(two)
+    assert canonical_url(Line("x", "a:3", Ok("http://e.com/A"))) != canonical_url(
         Line("x", "a:4", Ok("http://e.com/a"))
     )
 

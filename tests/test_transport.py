@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from fetchall import Err, ErrorKind, FetchResult, Ok, Settings, fetch_all
-from fetchall._transport import MAX_HEAD_BYTES, _Received
+from fetchall._http.connection import MAX_HEAD_BYTES, Received
 from tests.server import TestServer
 
 pytestmark = pytest.mark.anyio
@@ -102,7 +102,7 @@ async def test_idle_connections_beyond_the_limit_are_closed_oldest_first(
     """With room for one idle connection, using a second origin closes the first's."""
     import httpx
 
-    from fetchall._transport import FastTransport
+    from fetchall._http.transport import FastTransport
 
     transport = FastTransport(ssl_context=httpx.create_ssl_context, max_idle=1, connect_timeout=5)
     async with httpx.AsyncClient(transport=transport) as client:
@@ -118,7 +118,7 @@ async def test_idle_connections_beyond_the_limit_are_closed_oldest_first(
 def test_a_head_split_over_many_reads_is_found_and_the_rest_kept() -> None:
     """Bytes arriving in pieces join up: the head ends where its blank line is, and what
     follows it stays unread, byte for byte."""
-    received = _Received()
+    received = Received()
     for piece in (b"HTTP/1.1 200 OK\r", b"\nA: b\r\n", b"\r", b"\nbody", b"-more"):
         received.append(piece)
     end = received.find(b"\r\n\r\n", MAX_HEAD_BYTES)
@@ -132,7 +132,7 @@ def test_whole_chunks_are_handed_on_without_a_copy() -> None:
     """A body read as it arrived is passed on as the very objects received, even with
     more chunks waiting; a partly read chunk gives its exact rest."""
     chunks = [bytes([n]) * 300_000 for n in range(3)]
-    received = _Received()
+    received = Received()
     for chunk in chunks:
         received.append(chunk)
     assert received.take(received.readable()) is chunks[0]

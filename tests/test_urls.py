@@ -6,7 +6,7 @@ import httpx
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fetchall._urls import _parsed_origin, make_url
+from fetchall._http.urls import _parsed_origin, make_url
 
 _PIECES = [
     "a", "Z", "0", "-", ".", "..", "_", "~", "!", "$", "&", "'", "(", ")", "*", "+", ",", ";",

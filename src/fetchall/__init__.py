@@ -16,30 +16,43 @@ from typing import TYPE_CHECKING, Any
 from fetchall._version import __version__
 
 if TYPE_CHECKING:
-    from fetchall._engine import Fetcher, FetchResult, fetch_all
-    from fetchall._errors import ErrorKind, FetchError, Response
-    from fetchall._lines import Line
-    from fetchall._observer import NullObserver, Observer
-    from fetchall._result import Err, Ok, Result
+    from fetchall._engine import Fetcher, NullObserver, Observer, fetch_all
+    from fetchall._model import (
+        BodyWriteError,
+        Err,
+        ErrorKind,
+        FetchError,
+        FetchResult,
+        Line,
+        Ok,
+        Response,
+        Result,
+        SetupError,
+        StopReason,
+    )
     from fetchall._settings import Settings
 
 _HOMES = {
-    "Err": "fetchall._result",
-    "ErrorKind": "fetchall._errors",
-    "FetchError": "fetchall._errors",
-    "FetchResult": "fetchall._engine",
+    "BodyWriteError": "fetchall._model",
+    "Err": "fetchall._model",
+    "ErrorKind": "fetchall._model",
+    "FetchError": "fetchall._model",
+    "FetchResult": "fetchall._model",
     "Fetcher": "fetchall._engine",
-    "Line": "fetchall._lines",
-    "NullObserver": "fetchall._observer",
-    "Observer": "fetchall._observer",
-    "Ok": "fetchall._result",
-    "Response": "fetchall._errors",
-    "Result": "fetchall._result",
+    "Line": "fetchall._model",
+    "NullObserver": "fetchall._engine",
+    "Observer": "fetchall._engine",
+    "Ok": "fetchall._model",
+    "Response": "fetchall._model",
+    "Result": "fetchall._model",
+    "SetupError": "fetchall._model",
     "Settings": "fetchall._settings",
+    "StopReason": "fetchall._model",
     "fetch_all": "fetchall._engine",
 }
 
 __all__ = [
+    "BodyWriteError",
     "Err",
     "ErrorKind",
     "FetchError",
@@ -52,6 +65,8 @@ __all__ = [
     "Response",
     "Result",
     "Settings",
+    "SetupError",
+    "StopReason",
     "__version__",
     "fetch_all",
 ]

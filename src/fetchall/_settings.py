@@ -1,4 +1,5 @@
-"""The frozen settings of one run, built once by the CLI (or by an API caller)."""
+"""The frozen settings of one run, built once by the command line (or by an API caller).
+Imports nothing of fetchall's."""
 
 from __future__ import annotations
 
@@ -6,25 +7,33 @@ from dataclasses import dataclass
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_TIMEOUT = 30.0
+"""Seconds."""
 DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds."""
 DEFAULT_MAX_REDIRECTS = 10
 DEFAULT_RETRIES = 2
 DEFAULT_MAX_RETRY_WAIT = 60.0
+"""Seconds."""
 WAITING_PER_PERMIT = 4
 """With ``per_host``, lines waiting for a busy host are bounded by this times the concurrency."""
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """How to fetch: how many at once, how long to wait, how often to retry, what to send."""
+    """How to fetch: how many at once, how long to wait, how often to retry, what to send.
+
+    Raises ValueError when a value is out of its range (each field says its range)."""
 
     concurrency: int = DEFAULT_CONCURRENCY
+    """At most this many requests in flight (at least 1)."""
     timeout: float = DEFAULT_TIMEOUT
-    """Hard deadline in seconds for one attempt: connect, headers and body together."""
+    """Hard deadline in seconds for one attempt: connect, headers and body together (> 0)."""
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    """Seconds allowed to establish a connection, TLS included (> 0)."""
     retries: int = DEFAULT_RETRIES
-    """Further attempts after a transient failure."""
+    """Further attempts after a transient failure (>= 0)."""
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
+    """The longest wait in seconds before a retry, whatever Retry-After asks (>= 0)."""
     per_host: int = 0
     """At most this many requests in flight to one (scheme, host, port); 0 is no limit."""
     rate: float | None = None
@@ -32,18 +41,25 @@ class Settings:
     host_rate: float | None = None
     """Request starts per second to one host; None is unlimited."""
     follow_redirects: bool = True
+    """Follow redirects (3xx with a Location); False reports the 3xx itself."""
     max_redirects: int = DEFAULT_MAX_REDIRECTS
+    """Redirects followed before a URL fails as too_many_redirects (>= 0)."""
     max_size: int | None = None
-    """Bodies larger than this many bytes fail as too_large."""
+    """Bodies larger than this many bytes fail as too_large; None is no limit."""
     method: str = "GET"
+    """The request method, upper-case as sent."""
     headers: tuple[tuple[str, str], ...] = ()
+    """(name, value) fields sent with every request, replacing defaults of the same name."""
     user_agent: str | None = None
     """None sends ``fetchall/<version>``."""
     http2: bool = False
+    """Offer HTTP/2 (needs the ``http2`` extra)."""
     verify: bool = True
+    """Verify TLS certificates."""
     cacert: str | None = None
     """A PEM file of certificates to trust instead of the system's."""
     proxy: str | None = None
+    """A proxy URL for every request; None honours the proxy environment variables."""
     transport: str = "fast"
     """``fast`` (fetchall's HTTP/1.1 transport) or ``httpx`` (httpx's own); HTTP/2 always
     uses httpx's."""

@@ -1,0 +1,148 @@
+"""Writing bodies to the output folder: streamed to a temporary file beside the target
+and renamed into place only once complete; a failed fetch leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import time
+
+from fetchall._bodies.naming import relative_parts, short_hash, with_suffix
+from fetchall._model import BodyWriteError
+
+
+class Saver:
+    """Places bodies under one folder. Two URLs never overwrite each other in a run: a
+    name already written in this run (or a folder) gets the URL's hash as a suffix.
+
+    Making one creates the folder; OSError when it cannot be."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        os.makedirs(folder, exist_ok=True)
+        self._real_folder = os.path.realpath(folder)
+        self._started_ns = time.time_ns()
+
+    def existing(self, url: str) -> str | None:
+        """The path of this URL's file if it is already there (for --skip-existing)."""
+        path = os.path.join(self.folder, *relative_parts(url))
+        return path if os.path.isfile(path) else None
+
+    def folder_for(self, url: str) -> tuple[str, str]:
+        """Make the folders for ``url``; its folder path and its file name."""
+        *folders, name = relative_parts(url)
+        path = self.folder
+        for index, folder in enumerate(folders):
+            candidate = os.path.join(path, folder)
+            if os.path.exists(candidate) and not os.path.isdir(candidate):
+                # a file already has this name: this folder gets a stable suffix instead
+                candidate = os.path.join(
+                    path, with_suffix(folder, short_hash("/".join(folders[: index + 1])))
+                )
+            path = candidate
+        os.makedirs(path, exist_ok=True)
+        if not self._inside(path):
+            raise BodyWriteError(f"{path} leads outside {self.folder} (a symbolic link?)")
+        return path, name
+
+    def prune(self, folder: str) -> None:
+        """Remove ``folder`` and its parents up to the output folder, while they are empty."""
+        while self._inside(folder):
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty (or gone): stop here
+                return
+            folder = os.path.dirname(folder)
+
+    def _inside(self, path: str) -> bool:
+        """Whether ``path`` really lies below the output folder (symbolic links followed)."""
+        return os.path.realpath(path).startswith(self._real_folder + os.sep)
+
+    def final_name(self, folder: str, name: str, url: str) -> str:
+        """``name``, or with the URL's hash when this run already wrote it or a folder has it."""
+        path = os.path.join(folder, name)
+        try:
+            taken = os.path.isdir(path) or os.stat(path).st_mtime_ns >= self._started_ns
+        except FileNotFoundError:
+            taken = False
+        return os.path.join(folder, with_suffix(name, short_hash(url))) if taken else path
+
+
+class BodyWriter:
+    """One attempt's body: hashed and/or streamed to a temporary file. Call ``finish()``
+    when it is complete, and ``discard()`` always afterwards (it does nothing after a
+    finish). ``write`` and ``finish`` raise ``BodyWriteError``."""
+
+    def __init__(self, saver: Saver | None, url: str, *, digest: bool) -> None:
+        self._saver = saver
+        self._url = url
+        self._hash = hashlib.sha256() if digest else None
+        self._file: int | None = None
+        self._folder = self._name = self._temp = ""
+        self.path: str | None = None
+        """Where the finished body was saved; None before, or when not saving."""
+        self.sha256: str | None = None
+        """The finished body's hex SHA-256; None before, or when not hashing."""
+
+    def write(self, chunk: bytes) -> None:
+        """Take the next chunk of the body."""
+        if self._hash is not None:
+            self._hash.update(chunk)
+        if self._saver is None:
+            return
+        try:
+            if self._file is None:
+                self._open()
+            assert self._file is not None
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._file, view) :]
+        except OSError as exc:
+            raise BodyWriteError(_describe(exc)) from exc
+
+    def finish(self) -> None:
+        """The body is complete: move it into place, and set ``path`` and ``sha256``."""
+        if self._hash is not None:
+            self.sha256 = self._hash.hexdigest()
+        if self._saver is None:
+            return
+        try:
+            if self._file is None:
+                self._open()  # an empty body is still a file
+            assert self._file is not None
+            os.close(self._file)
+            self._file = None
+            final = self._saver.final_name(self._folder, self._name, self._url)
+            os.replace(self._temp, final)
+            self._temp = ""
+        except OSError as exc:
+            self.discard()
+            raise BodyWriteError(_describe(exc)) from exc
+        self.path = final
+
+    def discard(self) -> None:
+        """The body is not wanted: remove the temporary file, if any."""
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+        if self._temp and self._saver is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._temp)
+            self._temp = ""
+            self._saver.prune(self._folder)
+
+    def _open(self) -> None:
+        assert self._saver is not None
+        try:
+            self._folder, self._name = self._saver.folder_for(self._url)
+        except OSError as exc:
+            raise BodyWriteError(_describe(exc)) from exc
+        self._temp = os.path.join(self._folder, f".fetchall-{secrets.token_hex(6)}.part")
+        self._file = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+
+
+def _describe(exc: OSError) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"cannot write the body{where}: {exc.strerror or exc}"

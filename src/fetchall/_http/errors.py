@@ -1,0 +1,145 @@
+"""Exceptions to error kinds, in one place (as httpx's ``map_httpcore_exceptions``): every
+exception an attempt can meet becomes one ``ErrorKind`` and a message for people.
+
+Kinds are decided by exception type only. Transports raise httpx's exceptions, chained to
+their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), and two typed
+subclasses of ``httpx.RemoteProtocolError`` that httpx lacks: ``NoResponse`` and
+``IncompleteBody``. (httpx's own transport says these only in its messages; see
+``typed_transport``.)
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import ssl
+from collections.abc import Iterator
+from typing import TypeVar
+
+import httpx
+
+from fetchall._model import ErrorKind
+from fetchall._origin import Origin
+from fetchall._settings import Settings
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+class NoResponse(httpx.RemoteProtocolError):
+    """The server closed the connection before sending any response."""
+
+
+class IncompleteBody(httpx.RemoteProtocolError):
+    """The connection ended before the whole body (by its framing) arrived."""
+
+
+def classify(
+    exc: httpx.RequestError | httpx.InvalidURL | OSError,
+    url: str,
+    received: int | None,
+    settings: Settings,
+) -> tuple[ErrorKind, str]:
+    """The kind and message of an attempt's failure: ``url`` is the URL last requested,
+    ``received`` the body bytes read so far, or None when no response head arrived."""
+    where = _where(exc, url)
+    detail = _detail(exc)
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return ErrorKind.INVALID_URL, f"invalid URL: {detail}"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return ErrorKind.TOO_MANY_REDIRECTS, f"more than {settings.max_redirects} redirects"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ErrorKind.TIMEOUT, f"could not connect to {where} within {settings.connect_timeout}s"
+    if isinstance(exc, httpx.ReadTimeout):
+        return ErrorKind.TIMEOUT, f"{where} sent nothing for {settings.timeout}s"
+    if isinstance(exc, httpx.TimeoutException):
+        return ErrorKind.TIMEOUT, f"timed out talking to {where}"
+    if _first_cause(exc, socket.gaierror) is not None:
+        return ErrorKind.DNS, f"could not resolve host {_host(exc, url)}"
+    tls_error = _first_cause(exc, ssl.SSLError)
+    if tls_error is not None:
+        return ErrorKind.TLS, f"TLS with {where} failed: {_tls_detail(tls_error)}"
+    if received is not None:
+        return _after_head(exc, where, detail, received)
+    if isinstance(exc, NoResponse | httpx.ReadError):
+        return ErrorKind.PROTOCOL, f"{where} closed the connection without answering"
+    if isinstance(exc, httpx.ProtocolError):
+        return ErrorKind.PROTOCOL, f"malformed response from {where}: {detail}"
+    return ErrorKind.CONNECT, _connect_message(exc, where, detail)
+
+
+def _after_head(
+    exc: BaseException, where: str, detail: str, received: int
+) -> tuple[ErrorKind, str]:
+    """A failure once the response head arrived: malformed, or the connection lost."""
+    if isinstance(exc, httpx.DecodingError):
+        return ErrorKind.PROTOCOL, f"could not decode the body from {where}: {detail}"
+    if isinstance(exc, httpx.RemoteProtocolError) and not isinstance(exc, IncompleteBody):
+        return ErrorKind.PROTOCOL, f"malformed response from {where}: {detail}"
+    return ErrorKind.READ, f"connection to {where} lost after {received} bytes: {detail}"
+
+
+def _connect_message(exc: BaseException, where: str, detail: str) -> str:
+    codes = {getattr(cause, "errno", None) for cause in _causes(exc)}
+    if errno.ECONNREFUSED in codes:
+        return f"connection refused by {where}"
+    if codes & {errno.ENETUNREACH, errno.EHOSTUNREACH}:
+        return f"{where} is unreachable"
+    if codes & {errno.ECONNRESET, errno.EPIPE}:
+        return f"connection to {where} reset before the request was sent"
+    return f"could not connect to {where}: {detail}"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what caused it, down the chain (into exception groups too)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup) and current.exceptions:
+            current = current.exceptions[0]
+        else:
+            current = current.__cause__ or current.__context__
+
+
+def _first_cause(exc: BaseException, kind: type[_E]) -> _E | None:
+    return next((cause for cause in _causes(exc) if isinstance(cause, kind)), None)
+
+
+def _tls_detail(error: ssl.SSLError) -> str:
+    verify_message = getattr(error, "verify_message", None)
+    if verify_message:
+        return f"certificate verify failed: {verify_message}"
+    return error.reason or str(error)
+
+
+def _detail(exc: BaseException) -> str:
+    """The most specific message in the chain."""
+    messages = [str(cause) for cause in _causes(exc) if str(cause)]
+    return messages[-1] if messages else type(exc).__name__
+
+
+def _failed_url(exc: BaseException, fallback: str) -> httpx.URL | None:
+    """The URL of the request that failed (after redirects), when it can be known."""
+    try:
+        if isinstance(exc, httpx.RequestError):
+            return exc.request.url
+    except RuntimeError:  # httpx raises this when no request is attached
+        pass
+    try:
+        return httpx.URL(fallback)
+    except httpx.InvalidURL:
+        return None
+
+
+def _host(exc: BaseException, fallback: str) -> str:
+    url = _failed_url(exc, fallback)
+    return url.host if url is not None else fallback
+
+
+def _where(exc: BaseException, fallback: str) -> str:
+    """``host:port`` of the request that failed."""
+    url = _failed_url(exc, fallback)
+    if url is None:
+        return fallback
+    return Origin.from_parts(url.scheme, url.host, url.port).authority

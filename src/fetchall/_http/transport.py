@@ -1,0 +1,155 @@
+"""A lean HTTP/1.1 transport for httpx on asyncio protocols.
+
+httpx's default transport (httpcore, h11 and anyio) spends most of a small request's time
+on pool bookkeeping that grows with the number of connections, on per-lock overhead and on
+h11's general-purpose state machine. This transport does one thing: HTTP/1.1 over TCP or
+TLS, with a keep-alive pool of idle connections per origin. httpx's client stays on top, so
+redirects, content decoding, headers and the exceptions it raises are httpx's own; proxies
+(mounted by httpx from ``--proxy`` or the environment) and HTTP/2 use httpx's transports.
+
+Errors are raised as the httpx exceptions that httpcore would raise, each chained to its
+cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), or as the typed ``NoResponse``
+and ``IncompleteBody``, for ``errors.classify``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import OrderedDict
+from collections.abc import Callable
+
+import httpx
+
+from fetchall._http.connection import Connection, PeerClosed
+from fetchall._http.deadline import Deadline
+from fetchall._http.errors import NoResponse
+from fetchall._http.framing import Head, ResponseBody, encode_head, exchange, read_request_body
+from fetchall._origin import Origin
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_NO_RESPONSE = "the server closed the connection without sending a response"
+
+
+class FastTransport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 with keep-alive, on asyncio protocols (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: Callable[[], ssl.SSLContext],
+        max_idle: int,
+        connect_timeout: float,
+    ) -> None:
+        self._make_ssl_context = ssl_context
+        self._ssl_context: ssl.SSLContext | None = None
+        self._max_idle = max_idle
+        self._connect_timeout = connect_timeout
+        self._idle: OrderedDict[Connection, Origin] = OrderedDict()  # oldest first
+        self._idle_by_origin: dict[Origin, list[Connection]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        origin = Origin.from_parts(url.scheme, url.host, url.port)
+        head = encode_head(request, await read_request_body(request))
+        connection = self._take_idle(origin)
+        if connection is not None:
+            try:
+                return self._respond(connection, origin, request, await exchange(connection, head))
+            except (PeerClosed, httpx.ReadError):
+                connection.close()  # the server had closed this idle connection
+                if request.method not in _IDEMPOTENT:
+                    raise NoResponse(_NO_RESPONSE) from None
+            except BaseException:
+                connection.close()
+                raise
+        connection = await self._connect(origin)
+        try:
+            exchanged = await exchange(connection, head)
+        except PeerClosed:
+            connection.close()
+            raise NoResponse(_NO_RESPONSE) from None
+        except BaseException:
+            connection.close()
+            raise
+        return self._respond(connection, origin, request, exchanged)
+
+    def _respond(
+        self,
+        connection: Connection,
+        origin: Origin,
+        request: httpx.Request,
+        exchanged: Head,
+    ) -> httpx.Response:
+        status, reason, headers = exchanged
+        body = ResponseBody(self.release, connection, origin, request.method, status, headers)
+        return httpx.Response(
+            status,
+            headers=headers,
+            stream=body,
+            extensions={"reason_phrase": reason, "http_version": b"HTTP/1.1"},
+        )
+
+    async def aclose(self) -> None:
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
+        self._idle_by_origin.clear()
+
+    def release(self, connection: Connection, origin: Origin) -> None:
+        """Keep a connection whose response is complete, for the next request to its origin;
+        beyond ``max_idle`` kept connections, the one idle longest is closed."""
+        if not connection.usable:
+            connection.close()
+            return
+        self._idle[connection] = origin
+        self._idle_by_origin.setdefault(origin, []).append(connection)
+        while len(self._idle) > self._max_idle:
+            oldest, oldest_origin = self._idle.popitem(last=False)
+            self._forget(oldest, oldest_origin)
+            oldest.close()
+
+    def _take_idle(self, origin: Origin) -> Connection | None:
+        """The most recently used idle connection to ``origin`` that is still open."""
+        connections = self._idle_by_origin.get(origin)
+        while connections:
+            connection = connections.pop()
+            del self._idle[connection]
+            if not connections:
+                del self._idle_by_origin[origin]
+            if connection.usable:
+                return connection
+            connection.close()
+        return None
+
+    def _forget(self, connection: Connection, origin: Origin) -> None:
+        connections = self._idle_by_origin[origin]
+        connections.remove(connection)
+        if not connections:
+            del self._idle_by_origin[origin]
+
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made at the first https connection (loading CAs takes time)."""
+        if self._ssl_context is None:
+            self._ssl_context = self._make_ssl_context()
+            self._ssl_context.set_alpn_protocols(["http/1.1"])
+        return self._ssl_context
+
+    async def _connect(self, origin: Origin) -> Connection:
+        scheme, host, port = origin
+        tls = self._tls() if scheme == "https" else None
+        loop = asyncio.get_running_loop()
+        try:
+            async with Deadline(loop, self._connect_timeout):
+                _, connection = await loop.create_connection(
+                    lambda: Connection(loop),
+                    host,
+                    port,
+                    ssl=tls,
+                    server_hostname=host if tls else None,
+                )
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(f"could not connect to {host}:{port}") from exc
+        except OSError as exc:  # refused, unreachable, DNS (gaierror), TLS (SSLError)
+            raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
+        return connection

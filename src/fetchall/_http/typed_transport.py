@@ -1,0 +1,69 @@
+"""Typed errors from httpx's own transports (httpcore and h11), and from any transport an
+API caller passes in.
+
+h11 raises one exception type, ``RemoteProtocolError``, both for a body cut short by the
+peer and for a malformed one, and httpcore one type both for "closed without answering"
+and for a bad status line; only their messages differ. This wrapper is the one place
+that reads those messages, and it turns them into the typed ``NoResponse`` and
+``IncompleteBody`` that ``errors.classify`` decides by. fetchall's own transport raises
+the typed exceptions itself and is not wrapped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import NoReturn
+
+import httpx
+
+from fetchall._http.errors import IncompleteBody, NoResponse
+
+_NO_RESPONSE = "Server disconnected without sending a response"
+"""httpcore's wording (``_async/http11.py``) for a connection closed before any byte."""
+_INCOMPLETE_BODY = "peer closed connection without sending complete message body"
+"""h11's wording (``_readers.py``) for a body its framing says is not over."""
+
+
+class TypedErrorsTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport; raises ``NoResponse`` and ``IncompleteBody`` where it raised
+    ``httpx.RemoteProtocolError`` with httpcore's or h11's words for them."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.RemoteProtocolError as exc:
+            _raise_typed(exc)
+        response.stream = _TypedStream(response.stream)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _TypedStream(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream) -> None:
+        assert isinstance(inner, httpx.AsyncByteStream)
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except httpx.RemoteProtocolError as exc:
+            _raise_typed(exc)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _raise_typed(exc: httpx.RemoteProtocolError) -> NoReturn:
+    """Raise the typed exception ``exc`` means (chained to it), or ``exc`` itself."""
+    message = str(exc)
+    if message.startswith(_NO_RESPONSE):
+        raise NoResponse(message) from exc
+    if message.startswith(_INCOMPLETE_BODY):
+        raise IncompleteBody(message) from exc
+    raise exc

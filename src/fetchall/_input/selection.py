@@ -1,0 +1,90 @@
+"""Which input lines a run handles: shard, resume and unique selection drop lines before
+the engine sees them, so a dropped line gets no record.
+
+"The same URL" means two things here, on purpose:
+
+- shard and unique compare ``canonical_url`` (scheme and host lower-cased, default port
+  dropped), so ``HTTP://Example.com:80/a`` and ``http://example.com/a`` are one URL;
+- resume compares a line's text as given (whitespace stripped) with the ``url`` field of
+  an earlier run's ok records, which hold that same text: a record matches only the line
+  that made it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+
+from fetchall._input.digests import DigestSet, canonical_url, digest64
+from fetchall._model import Line
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Shard ``index`` of ``count``: the lines whose digest falls in it."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``K/N`` with 0 <= K < N; ValueError otherwise."""
+        index, slash, count = text.partition("/")
+        if not (slash and index.strip().isdigit() and count.strip().isdigit()):
+            raise ValueError(f"{text!r} is not K/N")
+        shard = cls(int(index), int(count))
+        if not 0 <= shard.index < shard.count:
+            raise ValueError(f"{text!r} needs 0 <= K < N")
+        return shard
+
+    def holds(self, line: Line) -> bool:
+        """Whether ``line`` belongs to this shard."""
+        return digest64(canonical_url(line)) % self.count == self.index
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeState:
+    """The URLs an earlier run's jsonl output has ``ok`` records for."""
+
+    done: DigestSet
+    malformed: int
+
+
+def read_resume(path: str) -> ResumeState:
+    """Read an earlier run's jsonl records; malformed lines are counted, not fatal.
+    OSError when the file cannot be read."""
+    done = DigestSet()
+    malformed = 0
+    with open(path, "rb") as records:
+        for raw in records:
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+                url, ok = record["url"], record["ok"]
+            except (ValueError, TypeError, KeyError):
+                malformed += 1
+                continue
+            if ok is True and isinstance(url, str):
+                done.add(digest64(url.strip()))
+    return ResumeState(done, malformed)
+
+
+async def select_lines(
+    lines: AsyncIterable[Line],
+    *,
+    shard: Shard | None = None,
+    resume: ResumeState | None = None,
+    unique: bool = False,
+) -> AsyncIterator[Line]:
+    """The lines of this shard, not done before, and each distinct URL once."""
+    seen = DigestSet() if unique else None
+    async for line in lines:
+        if shard is not None and not shard.holds(line):
+            continue
+        if resume is not None and digest64(line.text) in resume.done:
+            continue
+        if seen is not None and not seen.add(digest64(canonical_url(line))):
+            continue
+        yield line

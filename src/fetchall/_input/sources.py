@@ -1,0 +1,132 @@
+"""Reading URL lists from files and stdin, streamed: lines are yielded while the input
+is still arriving, and reading pauses while the engine has no free permit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from fetchall._input.lines import LineSplitter, is_skipped, parse_line
+from fetchall._model import Line
+
+STDIN = "-"
+CHUNK_BYTES = 64 * 1024
+
+
+class SourceError(Exception):
+    """A SOURCE that cannot be opened or read; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """An opened SOURCE: its name as the user gave it, and the stream to read."""
+
+    name: str
+    stream: BinaryIO
+
+
+def open_sources(names: Sequence[str], stdin: BinaryIO) -> list[Source]:
+    """Open every SOURCE up front, so an unreadable one stops the run before any fetch."""
+    sources: list[Source] = []
+    try:
+        for name in names:
+            stream = stdin if name == STDIN else open(name, "rb")  # noqa: SIM115 - see close_sources
+            sources.append(Source(name, stream))
+    except OSError as exc:
+        close_sources(sources)
+        raise SourceError(f"cannot read {exc.filename or name}: {exc.strerror or exc}") from exc
+    return sources
+
+
+def close_sources(sources: Sequence[Source]) -> None:
+    """Close the files among ``sources`` (stdin stays open)."""
+    for source in sources:
+        if source.name != STDIN:
+            source.stream.close()
+
+
+async def read_lines(sources: Sequence[Source]) -> AsyncIterator[Line]:
+    """Every non-blank, non-comment line of every source, in order, tagged ``name:number``."""
+    for source in sources:
+        splitter = LineSplitter()
+        number = 0
+        async for chunk in _read_chunks(source):
+            for raw in splitter.feed(chunk):
+                number += 1
+                line = parse_line(raw, f"{source.name}:{number}")
+                if line is not None:
+                    yield line
+        for raw in splitter.finish():
+            line = parse_line(raw, f"{source.name}:{number + 1}")
+            if line is not None:
+                yield line
+
+
+async def _read_chunks(source: Source) -> AsyncIterator[bytes]:
+    """The stream's bytes, read by a daemon thread so a slow pipe never blocks the loop.
+
+    The thread reads at most two chunks ahead of the consumer. It is a daemon (not the
+    default executor) because a read blocked on a terminal or an idle pipe must not keep
+    the process alive after the run is cancelled, and it reads the file descriptor, not
+    the buffered stream, whose lock it would otherwise hold while the interpreter exits.
+    """
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes | OSError] = asyncio.Queue()
+    free_slots = threading.Semaphore(2)
+    read = _chunk_reader(source.stream)
+
+    def pump() -> None:
+        while True:
+            free_slots.acquire()
+            try:
+                chunk: bytes | OSError = read()
+            except OSError as exc:
+                chunk = exc
+            except ValueError:  # the stream was closed under us: the run is over
+                return
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+            except RuntimeError:  # the loop is closed: nobody is reading any more
+                return
+            if not isinstance(chunk, bytes) or not chunk:
+                return
+
+    threading.Thread(target=pump, name=f"read {source.name}", daemon=True).start()
+    while True:
+        item = await chunks.get()
+        free_slots.release()
+        if isinstance(item, OSError):
+            raise SourceError(f"cannot read {source.name}: {item.strerror or item}") from item
+        if not item:
+            return
+        yield item
+
+
+def _chunk_reader(stream: BinaryIO) -> Callable[[], bytes]:
+    """A function returning the next chunk (b"" at the end) as soon as any bytes are there."""
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # an in-memory stream, as in tests
+        return lambda: stream.read(CHUNK_BYTES)
+    return lambda: os.read(descriptor, CHUNK_BYTES)
+
+
+def count_lines(sources: Sequence[Source]) -> int | None:
+    """How many non-blank, non-comment lines the sources hold, read from the files
+    again by name; None when a source is not a regular file (stdin, a pipe)."""
+    names = [source.name for source in sources]
+    try:
+        if any(name == STDIN or not stat.S_ISREG(os.stat(name).st_mode) for name in names):
+            return None
+        count = 0
+        for name in names:
+            with open(name, "rb") as file:
+                count += sum(not is_skipped(raw.strip()) for raw in file)
+        return count
+    except OSError:
+        return None

@@ -1,0 +1,201 @@
+"""The command line: option declarations, and the command that hands their values to
+``plan.make_plan`` and ``run.run``. Only the ``cli`` package reads the process environment,
+terminals and streams."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+import typer
+
+from fetchall._settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+)
+from fetchall._version import __version__
+from fetchall.cli.status import exit_statuses_help
+from fetchall.cli.writers import OutputFormat
+
+HELP = f"""Fetch every URL listed in SOURCE files (or stdin), many at a time.
+
+One record per URL line goes to stdout, as soon as that URL finishes; the summary goes
+to stderr. SOURCE is a file with one URL per line, or - for stdin; with no SOURCE, stdin
+is read. Blank lines and lines starting with # are skipped; a line without a scheme gets
+https://.
+
+Exit status: {exit_statuses_help()}"""
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"fetchall {__version__}")
+        raise typer.Exit()
+
+
+_output = partial(typer.Option, rich_help_panel="Output")
+_network = partial(typer.Option, rich_help_panel="Timeouts and retries")
+_politeness = partial(typer.Option, rich_help_panel="Politeness")
+_request = partial(typer.Option, rich_help_panel="Request")
+_saving = partial(typer.Option, rich_help_panel="Saving bodies")
+_selection = partial(typer.Option, rich_help_panel="Choosing lines")
+
+# fmt: off
+Sources = Annotated[list[str] | None, typer.Argument(
+    metavar="SOURCE", show_default=False, help="URL list files; - is stdin.")]
+Concurrency = Annotated[int, typer.Option(
+    "-c", "--concurrency", min=1, help="At most N requests in flight.")]
+
+FormatOption = Annotated[OutputFormat, _output("--format", help="Record format on stdout.")]
+Json = Annotated[bool, _output("--json", help="Short for --format jsonl.")]
+Quiet = Annotated[bool, _output(
+    "-q", "--quiet", help="No text records and no summary (jsonl and csv still written).")]
+NoColor = Annotated[bool, _output("--no-color", help="No colour (as NO_COLOR=1).")]
+Progress = Annotated[bool | None, _output(
+    "--progress/--no-progress", show_default=False,
+    help="Force the live display on or off \\[default: on when stderr is a terminal "
+    "and not --quiet].")]
+
+Timeout = Annotated[float, _network(
+    "-t", "--timeout", min=0.001,
+    help="Hard deadline in seconds for each attempt, body included.")]
+ConnectTimeout = Annotated[float, _network(
+    "--connect-timeout", min=0.001, help="Seconds allowed to connect.")]
+Retries = Annotated[int, _network(
+    "-r", "--retries", min=0,
+    help="Retries of a transient failure (connect, timeout, dropped body, 429/502/503/504), "
+    "with jittered exponential backoff.")]
+MaxRetryWait = Annotated[float, _network(
+    "--max-retry-wait", min=0,
+    help="Longest wait in seconds that a Retry-After header can ask for.")]
+FailFast = Annotated[bool, _network(
+    "--fail-fast", help="Stop at the first failed line: cancel what is in flight, exit 1.")]
+
+PerHost = Annotated[int, _politeness(
+    "--per-host", min=0,
+    help="At most N requests in flight to one host (scheme, host, port); 0: no limit.")]
+Rate = Annotated[float | None, _politeness(
+    "--rate", min=0.001, help="At most R request starts per second overall.")]
+HostRate = Annotated[float | None, _politeness(
+    "--host-rate", min=0.001, help="At most R request starts per second to one host.")]
+
+Method = Annotated[str, _request("-X", "--method", help="HTTP method (HEAD works).")]
+Header = Annotated[list[str] | None, _request(
+    "-H", "--header", metavar="'NAME: VALUE'", help="Send this header (repeatable).")]
+UserAgent = Annotated[str | None, _request(
+    "-A", "--user-agent", help=f"User-Agent header \\[default: fetchall/{__version__}]")]
+MaxRedirects = Annotated[int, _request("--max-redirects", min=0, help="Redirects to follow.")]
+NoFollow = Annotated[bool, _request("--no-follow", help="Do not follow redirects.")]
+MaxSize = Annotated[str | None, _request(
+    "--max-size", metavar="SIZE",
+    help="Fail bodies larger than SIZE (500K, 10M, 1G; powers of 1024) as too_large.")]
+Http2 = Annotated[bool, _request(
+    "--http2", help="Use HTTP/2 where the server offers it (pip install 'fetchall\\[http2]').")]
+Insecure = Annotated[bool, _request(
+    "-k", "--insecure", help="Do not verify TLS certificates.")]
+Cacert = Annotated[str | None, _request(
+    "--cacert", metavar="FILE", help="Trust the CA certificates in this PEM file.")]
+Proxy = Annotated[str | None, _request(
+    "--proxy", metavar="URL",
+    help="Send requests through this proxy (HTTP_PROXY and friends are honoured anyway).")]
+Transport = Annotated[str, _request(
+    "--transport", metavar="fast|httpx",
+    help="HTTP/1.1 transport: fetchall's fast one, or httpx's own (--http2 uses httpx's).")]
+
+OutputDir = Annotated[str | None, _saving(
+    "-o", "--output-dir", metavar="DIR",
+    help="Save each successful body under DIR/<host>/<path> (created if missing).")]
+SkipExisting = Annotated[bool, _saving(
+    "--skip-existing", help="With -o: do not fetch a URL whose file already exists.")]
+Sha256 = Annotated[bool, _saving(
+    "--sha256", help="Add the SHA-256 of each body to its record.")]
+
+Resume = Annotated[str | None, _selection(
+    "--resume", metavar="FILE",
+    help="Skip lines whose URL has an ok record in FILE (an earlier run's jsonl).")]
+Unique = Annotated[bool, _selection(
+    "--unique", help="Fetch each distinct URL once; later duplicates get no record.")]
+Shard = Annotated[str | None, _selection(
+    "--shard", metavar="K/N",
+    help="Handle only shard K of N (0 <= K < N), by a stable hash of each URL.")]
+
+Debug = Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")]
+Version = Annotated[bool, typer.Option(
+    "--version", callback=_show_version, is_eager=True, help="Show the version and exit.")]
+# fmt: on
+
+
+@app.command(help=HELP)
+def command(
+    sources: Sources = None,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    output_format: FormatOption = OutputFormat.TEXT,
+    json: Json = False,
+    quiet: Quiet = False,
+    no_color: NoColor = False,
+    progress: Progress = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    connect_timeout: ConnectTimeout = DEFAULT_CONNECT_TIMEOUT,
+    retries: Retries = DEFAULT_RETRIES,
+    max_retry_wait: MaxRetryWait = DEFAULT_MAX_RETRY_WAIT,
+    fail_fast: FailFast = False,
+    per_host: PerHost = 0,
+    rate: Rate = None,
+    host_rate: HostRate = None,
+    method: Method = "GET",
+    header: Header = None,
+    user_agent: UserAgent = None,
+    max_redirects: MaxRedirects = DEFAULT_MAX_REDIRECTS,
+    no_follow: NoFollow = False,
+    max_size: MaxSize = None,
+    http2: Http2 = False,
+    insecure: Insecure = False,
+    cacert: Cacert = None,
+    proxy: Proxy = None,
+    output_dir: OutputDir = None,
+    skip_existing: SkipExisting = False,
+    sha256: Sha256 = False,
+    resume: Resume = None,
+    unique: Unique = False,
+    shard: Shard = None,
+    transport: Transport = "fast",
+    debug: Debug = False,
+    version: Version = False,
+) -> None:
+    """Fetch every URL in the SOURCE lists."""
+    from fetchall.cli.environment import Environment
+    from fetchall.cli.plan import Options, UsageError, make_plan
+    from fetchall.cli.run import run
+
+    options = Options(
+        sources=sources, concurrency=concurrency, output_format=output_format, json=json,
+        quiet=quiet, no_color=no_color, progress=progress, timeout=timeout,
+        connect_timeout=connect_timeout, retries=retries, max_retry_wait=max_retry_wait,
+        fail_fast=fail_fast, per_host=per_host, rate=rate, host_rate=host_rate,
+        method=method, header=header, user_agent=user_agent, max_redirects=max_redirects,
+        no_follow=no_follow, max_size=max_size, http2=http2, insecure=insecure,
+        cacert=cacert, proxy=proxy, output_dir=output_dir, skip_existing=skip_existing,
+        sha256=sha256, resume=resume, unique=unique, shard=shard, transport=transport,
+        debug=debug,
+    )  # fmt: skip
+    env = Environment.from_process()
+    try:
+        plan = make_plan(options, env)
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc), param_hint=exc.param) from exc
+    raise typer.Exit(run(plan, env))
+
+
+def main() -> None:
+    """The ``fetchall`` entry point."""
+    app(prog_name="fetchall")

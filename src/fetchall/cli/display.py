@@ -1,0 +1,142 @@
+"""The live display on stderr: the requests in flight and the overall progress, redrawn
+about ten times a second from a snapshot; finished failures scroll above it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from fetchall.cli.progress import ProgressState, RowView, Snapshot
+from fetchall.cli.units import human_bytes, human_duration, shorten
+
+REFRESH_SECONDS = 0.1
+MAX_FAILURE_LINES_PER_REFRESH = 20
+_WIDE = 60
+"""From this width on, rows show the transfer rate and elapsed time too."""
+
+
+def render_live(snapshot: Snapshot, width: int, height: int) -> RenderableType:
+    """Rows for the oldest requests in flight (as many as fit), then the overall progress."""
+    numbers = _overall_numbers(snapshot)
+    numbers_height = -(-numbers.cell_len // max(1, width)) + (numbers.cell_len > width)
+    room = max(1, height - 2 - numbers_height)  # the bar, and a line for "… more"
+    shown = snapshot.rows[:room]
+    parts: list[RenderableType] = [_row(row, width) for row in shown]
+    hidden = snapshot.in_flight - len(shown)
+    if hidden > 0:
+        parts.append(Text(f"… and {hidden:,} more in flight", style="dim"))
+    parts.append(_overall_bar(snapshot))
+    parts.append(numbers)
+    return Group(*parts)
+
+
+def _row(row: RowView, width: int) -> Text:
+    status = "···" if row.status is None else str(row.status)
+    style = "dim" if row.status is None else "green" if row.status < 400 else "red"
+    fields = f"{human_bytes(row.bytes):>10}"
+    if width >= _WIDE:
+        rate = human_bytes(row.bytes / row.elapsed) + "/s" if row.elapsed > 0 else "-"
+        fields += f" {rate:>12} {row.elapsed:>6.1f}s"
+    attempt = f"#{row.attempt} " if row.attempt > 1 else ""
+    room = max(1, width - 4 - len(fields) - 2 - len(attempt))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{status:>3}", style=style)
+    text.append(f" {fields}  ")
+    text.append(attempt, style="yellow")
+    text.append(shorten(row.url, room))
+    return text
+
+
+def _overall_bar(snapshot: Snapshot) -> Table:
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(ratio=1)
+    grid.add_column(no_wrap=True)
+    total = snapshot.total
+    if total is None:
+        counts = f"{snapshot.done:,} done"
+    else:
+        share = snapshot.done / total if total else 1.0
+        counts = f"{snapshot.done:,}/{total:,} {share:4.0%}"
+    bar = ProgressBar(total=float(total) if total is not None else None, completed=snapshot.done)
+    grid.add_row(bar, counts)
+    return grid
+
+
+def _overall_numbers(snapshot: Snapshot) -> Text:
+    elapsed = max(snapshot.elapsed, 1e-9)
+    parts = [
+        ("ok ", f"{snapshot.ok:,}", "green"),
+        ("failed ", f"{snapshot.failed:,}", "red" if snapshot.failed else ""),
+        ("", human_bytes(snapshot.bytes), ""),
+        ("", f"{snapshot.done / elapsed:,.1f} URLs/s", ""),
+        ("", human_bytes(snapshot.bytes / elapsed) + "/s", ""),
+        ("", human_duration(snapshot.elapsed), ""),
+    ]
+    eta = _eta(snapshot)
+    if eta is not None:
+        parts.append(("ETA ", human_duration(eta), "bold"))
+    text = Text()
+    for index, (label, value, style) in enumerate(parts):
+        if index:
+            text.append(" · ", style="dim")
+        text.append(label)
+        text.append(value, style=style)
+    return text
+
+
+def _eta(snapshot: Snapshot) -> float | None:
+    """Seconds left at the rate so far, once the total is known."""
+    if snapshot.total is None or not snapshot.done:
+        return None
+    remaining = snapshot.total - snapshot.done
+    return remaining * snapshot.elapsed / snapshot.done
+
+
+@asynccontextmanager
+async def live_display(console: Console, state: ProgressState) -> AsyncIterator[None]:
+    """Show the live display while the body runs; it vanishes when the body ends."""
+
+    def renderable() -> RenderableType:
+        width, height = console.size
+        return render_live(state.snapshot(max(1, height - 4)), width, height)
+
+    live = Live(
+        console=console,
+        get_renderable=renderable,
+        auto_refresh=False,
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+    with live:
+        ticker = asyncio.create_task(_tick(live, state))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+            _print_failures(live.console, state)
+
+
+async def _tick(live: Live, state: ProgressState) -> None:
+    while True:
+        _print_failures(live.console, state)
+        live.refresh()
+        await asyncio.sleep(REFRESH_SECONDS)
+
+
+def _print_failures(console: Console, state: ProgressState) -> None:
+    """Print the failures since the last refresh above the live area (a bounded number)."""
+    lines, dropped = state.take_failures()
+    for line in lines[:MAX_FAILURE_LINES_PER_REFRESH]:
+        console.print(Text(line, style="red", no_wrap=True, overflow="ellipsis"))
+    dropped += max(0, len(lines) - MAX_FAILURE_LINES_PER_REFRESH)
+    if dropped:
+        console.print(Text(f"… and {dropped:,} more failures", style="red dim"))

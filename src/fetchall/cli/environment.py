@@ -1,0 +1,41 @@
+"""The process environment, read once and passed down: streams, terminals, NO_COLOR."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """The process streams and what is known of them, passed down instead of read from sys."""
+
+    stdin: BinaryIO
+    stdout: BinaryIO
+    stderr: TextIO
+    stdin_isatty: bool
+    stdout_isatty: bool
+    stderr_isatty: bool
+    no_color: bool
+    """True when the NO_COLOR environment variable is set and not empty."""
+
+    @classmethod
+    def from_process(cls) -> Environment:
+        """The environment of this process."""
+        return cls(
+            stdin=sys.stdin.buffer,
+            stdout=sys.stdout.buffer,
+            stderr=sys.stderr,
+            stdin_isatty=sys.stdin.isatty(),
+            stdout_isatty=sys.stdout.isatty(),
+            stderr_isatty=sys.stderr.isatty(),
+            no_color=bool(os.environ.get("NO_COLOR")),
+        )
+
+
+def say(env: Environment, message: str) -> None:
+    """One line for people on stderr: ``fetchall: message``."""
+    env.stderr.write(f"fetchall: {message}\n")
+    env.stderr.flush()

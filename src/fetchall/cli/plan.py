@@ -1,0 +1,184 @@
+"""From option values to a run plan: the settings, the output, the selection of lines.
+Pure (no typer): ``make_plan`` checks the values and raises ``UsageError`` naming the
+option at fault."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fetchall._input import STDIN, Shard
+from fetchall._settings import Settings
+from fetchall.cli.environment import Environment
+from fetchall.cli.options import parse_header, parse_size
+from fetchall.cli.writers import OutputFormat
+
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """An option value (or SOURCE) that cannot be used: ``param`` names it."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The command line's values, as typer parsed them (names as the parameters')."""
+
+    sources: list[str] | None
+    concurrency: int
+    output_format: OutputFormat
+    json: bool
+    quiet: bool
+    no_color: bool
+    progress: bool | None
+    timeout: float
+    connect_timeout: float
+    retries: int
+    max_retry_wait: float
+    fail_fast: bool
+    per_host: int
+    rate: float | None
+    host_rate: float | None
+    method: str
+    header: list[str] | None
+    user_agent: str | None
+    max_redirects: int
+    no_follow: bool
+    max_size: str | None
+    http2: bool
+    insecure: bool
+    cacert: str | None
+    proxy: str | None
+    output_dir: str | None
+    skip_existing: bool
+    sha256: bool
+    resume: str | None
+    unique: bool
+    shard: str | None
+    transport: str
+    debug: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """How results are shown: record format, quietness, colour, progress and debugging."""
+
+    format: OutputFormat = OutputFormat.TEXT
+    quiet: bool = False
+    color: bool = True
+    progress: bool | None = None
+    """The live display: None shows it when stderr is a terminal and not quiet."""
+    debug: bool = False
+
+    def shows_progress(self, env: Environment) -> bool:
+        """Whether the live display runs."""
+        if self.progress is not None:
+            return self.progress
+        return env.stderr_isatty and not self.quiet
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which lines to handle: a shard, lines not done in an earlier run, distinct URLs."""
+
+    shard: Shard | None = None
+    resume: str | None = None
+    """An earlier run's jsonl output."""
+    unique: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything one run needs: what to read, how to fetch, how to show it."""
+
+    sources: list[str]
+    settings: Settings
+    output: Output
+    selection: Selection
+
+
+def make_plan(options: Options, env: Environment) -> Plan:
+    """The plan the options describe; ``UsageError`` for a value that cannot be used."""
+    return Plan(
+        sources=_sources(options, env),
+        settings=_settings(options),
+        output=Output(
+            format=_output_format(options),
+            quiet=options.quiet,
+            color=not options.no_color,
+            progress=options.progress,
+            debug=options.debug,
+        ),
+        selection=Selection(
+            shard=None if options.shard is None else _parsed(Shard.parse, options.shard, "--shard"),
+            resume=options.resume,
+            unique=options.unique,
+        ),
+    )
+
+
+def _sources(options: Options, env: Environment) -> list[str]:
+    if options.sources:
+        return options.sources
+    if env.stdin_isatty:
+        raise UsageError(
+            "SOURCE", "none given and stdin is a terminal: pipe URLs in or name a file"
+        )
+    return [STDIN]
+
+
+def _output_format(options: Options) -> OutputFormat:
+    if not options.json:
+        return options.output_format
+    if options.output_format not in (OutputFormat.TEXT, OutputFormat.JSONL):
+        raise UsageError("--json", "cannot be combined with --format csv")
+    return OutputFormat.JSONL
+
+
+def _settings(options: Options) -> Settings:
+    if options.http2 and importlib.util.find_spec("h2") is None:
+        raise UsageError("--http2", "needs the http2 extra: pip install 'fetchall[http2]'")
+    if options.transport not in ("fast", "httpx"):
+        raise UsageError("--transport", "must be fast or httpx")
+    if options.skip_existing and options.output_dir is None:
+        raise UsageError("--skip-existing", "needs -o/--output-dir")
+    max_size = options.max_size
+    return Settings(
+        concurrency=options.concurrency,
+        timeout=options.timeout,
+        connect_timeout=options.connect_timeout,
+        retries=options.retries,
+        max_retry_wait=options.max_retry_wait,
+        per_host=options.per_host,
+        rate=options.rate,
+        host_rate=options.host_rate,
+        follow_redirects=not options.no_follow,
+        max_redirects=options.max_redirects,
+        max_size=None if max_size is None else _parsed(parse_size, max_size, "--max-size"),
+        method=options.method.upper(),
+        headers=tuple(_parsed(parse_header, text, "--header") for text in options.header or ()),
+        user_agent=options.user_agent,
+        http2=options.http2,
+        verify=not options.insecure,
+        cacert=options.cacert,
+        proxy=options.proxy,
+        fail_fast=options.fail_fast,
+        output_dir=options.output_dir,
+        skip_existing=options.skip_existing,
+        sha256=options.sha256,
+        transport=options.transport,
+    )
+
+
+def _parsed(parse: Callable[[str], T], text: str, param: str) -> T:
+    """The parsed option value, or a usage error naming the option."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise UsageError(param, str(exc)) from exc

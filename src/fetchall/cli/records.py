@@ -1,0 +1,53 @@
+"""The record written for each line: the same fields, in the same order, in every format."""
+
+from __future__ import annotations
+
+from fetchall._model import Err, FetchError, FetchResult, Ok, Response
+
+FIELDS = (
+    "url",
+    "final_url",
+    "ok",
+    "status",
+    "bytes",
+    "elapsed",
+    "content_type",
+    "error_kind",
+    "error",
+    "source",
+    "attempts",
+    "path",
+    "skipped",
+    "sha256",
+)
+
+Record = dict[str, str | int | float | bool | None]
+
+
+def record_of(result: FetchResult) -> Record:
+    """The record of one result, keyed by ``FIELDS``."""
+    line = result.line
+    requested = line.url.value if isinstance(line.url, Ok) else None
+    response: Response | None
+    error: FetchError | None
+    match result.outcome:
+        case Ok(response):
+            error = None
+        case Err(error):
+            response = error.response
+    return {
+        "url": line.text,
+        "final_url": response.final_url if response else requested,
+        "ok": error is None,
+        "status": response.status if response else None,
+        "bytes": response.bytes if response else 0,
+        "elapsed": round(result.elapsed, 6),
+        "content_type": response.content_type if response else None,
+        "error_kind": error.kind.value if error else None,
+        "error": error.message if error else None,
+        "source": line.source,
+        "attempts": result.attempts,
+        "path": result.path,
+        "skipped": result.skipped,
+        "sha256": result.sha256,
+    }

@@ -1,0 +1,124 @@
+"""Run statistics in constant memory: counts, bytes, a latency histogram, the slowest
+few URLs and the first few failures."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from fetchall._model import Err, FetchResult, Ok, Response
+
+KEEP = 5
+"""How many slowest URLs and first failures the summary lists."""
+
+
+class LatencyHistogram:
+    """Percentiles from log-spaced buckets, each 2% wider than the last.
+
+    A percentile is reported as the geometric middle of the bucket holding the value of
+    that rank, so it is within 1% of the exact (nearest-rank) value for latencies from
+    0.1 ms to a day; shorter ones count as 0.1 ms. The exact minimum and maximum are kept.
+    Memory is fixed (about a thousand counters) whatever the number of URLs.
+    """
+
+    GROWTH = 1.02
+    FLOOR = 1e-4
+    CEILING = 86_400.0
+
+    def __init__(self) -> None:
+        self._log_growth = math.log(self.GROWTH)
+        size = int(math.log(self.CEILING / self.FLOOR) / self._log_growth) + 2
+        self._counts = [0] * size
+        self.count = 0
+        self.max = 0.0
+        self.min = math.inf
+
+    def add(self, seconds: float) -> None:
+        """Count one latency."""
+        self.count += 1
+        self.max = max(self.max, seconds)
+        self.min = min(self.min, seconds)
+        self._counts[self._index(seconds)] += 1
+
+    def percentile(self, fraction: float) -> float | None:
+        """The latency below which ``fraction`` (0..1] of the samples fall; None if empty."""
+        if not self.count:
+            return None
+        rank = max(1, math.ceil(fraction * self.count))
+        if rank >= self.count:
+            return self.max
+        seen = 0
+        for index, count in enumerate(self._counts):
+            seen += count
+            if seen >= rank:
+                return min(self.max, max(self.min, self._middle(index)))
+        return self.max
+
+    def _index(self, seconds: float) -> int:
+        if seconds <= self.FLOOR:
+            return 0
+        index = int(math.log(seconds / self.FLOOR) / self._log_growth) + 1
+        return min(index, len(self._counts) - 1)
+
+    def _middle(self, index: int) -> float:
+        if index == 0:
+            return self.FLOOR
+        return self.FLOOR * self.GROWTH ** (index - 1) * math.sqrt(self.GROWTH)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed line, as the summary lists it."""
+
+    url: str
+    kind: str
+    message: str
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Everything the summary shows, updated once per result."""
+
+    ok: int = 0
+    failed_by_kind: Counter[str] = field(default_factory=Counter)
+    status_classes: Counter[str] = field(default_factory=Counter)
+    bytes: int = 0
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    slowest: list[tuple[float, str]] = field(default_factory=list)
+    """A min-heap of the ``KEEP`` longest (elapsed, url)."""
+    first_failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        """How many lines failed, of any kind."""
+        return sum(self.failed_by_kind.values())
+
+    @property
+    def done(self) -> int:
+        """How many lines have a result."""
+        return self.ok + self.failed
+
+    def add(self, result: FetchResult) -> None:
+        """Count one result."""
+        response: Response | None
+        match result.outcome:
+            case Ok(response):
+                self.ok += 1
+            case Err(error):
+                response = error.response
+                self.failed_by_kind[error.kind.value] += 1
+                if len(self.first_failures) < KEEP:
+                    failure = Failure(result.line.text, error.kind.value, error.message)
+                    self.first_failures.append(failure)
+        if response is not None:
+            self.bytes += response.bytes
+            self.status_classes[f"{response.status // 100}xx"] += 1
+        if result.attempts:
+            self.latency.add(result.elapsed)
+            entry = (result.elapsed, result.line.text)
+            if len(self.slowest) < KEEP:
+                heapq.heappush(self.slowest, entry)
+            else:
+                heapq.heappushpop(self.slowest, entry)

@@ -1,0 +1,130 @@
+"""From option values to a plan, and from how a run ended to its exit status: pure
+functions, tested without typer or a run."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+
+from fetchall import StopReason
+from fetchall._input import Shard
+from fetchall._origin import Origin
+from fetchall.cli.environment import Environment
+from fetchall.cli.plan import Options, UsageError, make_plan
+from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status, exit_statuses_help
+from fetchall.cli.writers import OutputFormat
+
+DEFAULTS = Options(
+    sources=["urls.txt"], concurrency=16, output_format=OutputFormat.TEXT, json=False,
+    quiet=False, no_color=False, progress=None, timeout=30.0, connect_timeout=10.0,
+    retries=2, max_retry_wait=60.0, fail_fast=False, per_host=0, rate=None, host_rate=None,
+    method="GET", header=None, user_agent=None, max_redirects=10, no_follow=False,
+    max_size=None, http2=False, insecure=False, cacert=None, proxy=None, output_dir=None,
+    skip_existing=False, sha256=False, resume=None, unique=False, shard=None,
+    transport="fast", debug=False,
+)  # fmt: skip
+
+
+def env(*, stdin_isatty: bool = False) -> Environment:
+    return Environment(io.BytesIO(), io.BytesIO(), io.StringIO(), stdin_isatty, False, False, False)
+
+
+def plan(**changes: object):
+    return make_plan(dataclasses.replace(DEFAULTS, **changes), env())  # type: ignore[arg-type]
+
+
+def test_values_become_settings_output_and_selection() -> None:
+    """Each option lands in its place: methods upper-cased, sizes and headers parsed,
+    --no-follow and -k inverted, --json as the jsonl format, --shard parsed."""
+    made = plan(
+        method="head",
+        max_size="10K",
+        header=["X-A: 1", "X-B:two"],
+        no_follow=True,
+        insecure=True,
+        json=True,
+        shard="1/4",
+        unique=True,
+    )
+    assert made.sources == ["urls.txt"]
+    assert made.settings.method == "HEAD"
+    assert made.settings.max_size == 10 * 1024
+    assert made.settings.headers == (("X-A", "1"), ("X-B", "two"))
+    assert (made.settings.follow_redirects, made.settings.verify) == (False, False)
+    assert made.output.format is OutputFormat.JSONL
+    assert (made.selection.shard, made.selection.unique) == (Shard(1, 4), True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "param", "words"),
+    [
+        ({"json": True, "output_format": OutputFormat.CSV}, "--json", "--format csv"),
+        ({"max_size": "10X"}, "--max-size", "not a size"),
+        ({"header": ["no colon"]}, "--header", "not a header"),
+        ({"shard": "4/4"}, "--shard", "0 <= K < N"),
+        ({"transport": "h3"}, "--transport", "fast or httpx"),
+        ({"skip_existing": True}, "--skip-existing", "-o/--output-dir"),
+    ],
+)
+def test_values_that_cannot_be_used_name_their_option(
+    changes: dict[str, object], param: str, words: str
+) -> None:
+    """A bad value is a UsageError naming the option, with the reason."""
+    with pytest.raises(UsageError, match=words) as raised:
+        plan(**changes)
+    assert raised.value.param == param
+
+
+def test_no_source_means_stdin_unless_it_is_a_terminal() -> None:
+    """Without SOURCE, piped stdin is read; a terminal is a usage error."""
+    options = dataclasses.replace(DEFAULTS, sources=None)
+    assert make_plan(options, env()).sources == ["-"]
+    with pytest.raises(UsageError, match="stdin is a terminal"):
+        make_plan(options, env(stdin_isatty=True))
+
+
+@pytest.mark.parametrize(
+    ("ending", "status"),
+    [
+        (Ending(), ExitStatus.OK),
+        (Ending(any_failed=True), ExitStatus.FAILED),
+        (Ending(stopped_by=StopReason.FAIL_FAST, any_failed=True), ExitStatus.FAILED),
+        (Ending(stopped_by=StopReason.INTERRUPTED), ExitStatus.INTERRUPTED),
+        (Ending(stopped_by=StopReason.TERMINATED, any_failed=True), ExitStatus.TERMINATED),
+        (Ending(failure=Failure.USAGE), ExitStatus.USAGE),
+        (Ending(failure=Failure.OUTPUT), ExitStatus.FAILED),
+        (Ending(failure=Failure.BROKEN_PIPE, any_failed=True), ExitStatus.BROKEN_PIPE),
+        (Ending(failure=Failure.INTERNAL), ExitStatus.INTERNAL),
+    ],
+)
+def test_how_a_run_ended_gives_one_exit_status(ending: Ending, status: ExitStatus) -> None:
+    """A failure of the whole run wins over a signal, a signal over failed lines."""
+    assert exit_status(ending) is status
+
+
+def test_help_lists_every_exit_status_from_the_enum() -> None:
+    """The help's sentence names each status once, with its meaning."""
+    text = exit_statuses_help()
+    for status in ExitStatus:
+        assert f"{status.value} {status.meaning}" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "origin", "authority", "netloc"),
+    [
+        ("https://Example.COM/a", ("https", "example.com", 443), "example.com:443", "example.com"),
+        ("http://e.test:8080/", ("http", "e.test", 8080), "e.test:8080", "e.test:8080"),
+        ("http://[::1]/", ("http", "::1", 80), "[::1]:80", "[::1]"),
+        ("HTTP://e.test:443/", ("http", "e.test", 443), "e.test:443", "e.test:443"),
+    ],
+)
+def test_one_origin_rule(
+    url: str, origin: tuple[str, str, int], authority: str, netloc: str
+) -> None:
+    """Scheme and host lower-cased, the default port filled in; the authority always
+    names the port, the netloc only when it is not the default."""
+    parsed = Origin.of(url)
+    assert parsed == origin
+    assert (parsed.authority, parsed.netloc) == (authority, netloc)
