@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +55,32 @@ def unanswered_port() -> Iterator[int]:
         yield port
         for filler in fillers:
             filler.close()
+
+
+@pytest.fixture
+def plain_http_port() -> Iterator[int]:
+    """A port where a plain-HTTP server answers anything (a TLS handshake too) with 400."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                client, _ = listener.accept()
+                with client:
+                    client.settimeout(5)
+                    client.recv(4096)
+                    client.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    stop.set()
+    thread.join(10)
+    listener.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ It runs its own event loop in a thread and answers by path:
     /short            promises 1000 bytes in Content-Length and sends 10
     /reset            sends headers and part of the body, then resets the connection
     /drip             sends headers, then one body byte every 0.1 s, forever
+    /steady/N?rate=R  N body bytes at R bytes a second (a slice every 0.1 s)
     /endless          sends a chunked body as fast as it can, forever
     /chunked/N        N bytes in a chunked body (no Content-Length)
     /flaky?key=K&times=T&status=S[&retry_after=R]
@@ -207,6 +208,14 @@ class TestServer:
             writer.write(_head(200, {"Content-Length": "1000000"}))
             while True:
                 writer.write(b".")
+                await writer.drain()
+                await asyncio.sleep(0.1)
+        elif name == "steady":
+            size, rate = int(arg), float(query["rate"][0])
+            writer.write(_head(200, {"Content-Length": str(size)}))
+            slice_ = max(1, int(rate / 10))
+            for start in range(0, size, slice_):
+                writer.write(b"s" * min(slice_, size - start))
                 await writer.drain()
                 await asyncio.sleep(0.1)
         elif name == "endless":

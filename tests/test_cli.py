@@ -259,3 +259,14 @@ def test_an_internal_error_exits_3_with_a_short_message(monkeypatch, url_file) -
     assert "internal error: RuntimeError: boom" in result.stderr
     assert "Traceback" not in result.stderr
     assert "Traceback" in invoke("--debug", path).stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("-t", "nan"), ("--connect-timeout", "nan"), ("--rate", "nan"), ("-t", "-3")]
+)
+def test_bad_numbers_are_usage_errors_not_internal_errors(args: tuple[str, str], url_file) -> None:
+    """A number out of range stops the run with exit 2 and names the option."""
+    result = invoke(*args, str(url_file("x.test")))
+    assert result.exit_code == 2
+    assert args[0] in result.stderr
+    assert "internal error" not in result.stderr

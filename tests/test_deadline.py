@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fetchall._http.deadline import Deadline
+from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
 
 pytestmark = pytest.mark.anyio
 
@@ -78,3 +78,37 @@ def test_a_deadline_is_never_over_early(make_loop: str) -> None:
 
     with asyncio.Runner(loop_factory=factory) as runner:
         assert runner.run(shortest()) >= 0.0025
+
+
+class Counter:
+    """Bytes received so far, as an attempt counts them."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+
+async def test_a_speed_guard_cuts_a_burst_then_a_stall_a_window_later() -> None:
+    """A burst well above the limit, then nothing: cut once the burst has left the window,
+    with the bytes of that window in the message."""
+    loop = asyncio.get_running_loop()
+    counter = Counter()
+    started = loop.time()
+
+    async def burst_then_stall() -> None:
+        async with SpeedGuard(loop, 1000, 0.5, counter):
+            counter.received = 100_000
+            await asyncio.sleep(5)
+
+    with pytest.raises(TooSlow, match=r"slower than 1,000 bytes/s for 0.5s \(0 bytes"):
+        await burst_then_stall()
+    assert 0.5 <= loop.time() - started < 1.5
+
+
+async def test_a_speed_guard_leaves_a_steady_transfer_above_the_limit() -> None:
+    """2,000 bytes a second against a limit of 1,000: never cut, however long it runs."""
+    loop = asyncio.get_running_loop()
+    counter = Counter()
+    async with SpeedGuard(loop, 1000, 0.3, counter):
+        for _ in range(30):
+            counter.received += 100
+            await asyncio.sleep(0.05)

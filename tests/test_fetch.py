@@ -165,7 +165,7 @@ def caused(exc: Exception, cause: BaseException) -> Exception:
             ErrorKind.TIMEOUT,
             "could not connect to site.test:80 within 10.0s",
         ),
-        (httpx.ReadTimeout("x"), ErrorKind.TIMEOUT, "site.test:80 sent nothing for 30.0s"),
+        (httpx.ReadTimeout("x"), ErrorKind.TIMEOUT, "site.test:80 sent nothing in time"),
         (httpx.PoolTimeout("x"), ErrorKind.TIMEOUT, "timed out"),
         (
             httpx.RemoteProtocolError("Server disconnected without sending a response."),
@@ -197,6 +197,16 @@ async def test_each_exception_maps_to_its_kind(
     assert result.error.kind is kind
     assert words in result.error.message
     assert result.error.response is None
+
+
+async def test_a_read_timeout_names_the_deadline_when_there_is_one() -> None:
+    """With -t, httpx's transport reads with that timeout, and the message gives it."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("x")
+
+    result = await fetch(httpx.MockTransport(handler), settings=Settings(timeout=30.0))
+    assert error_of(result) == (ErrorKind.TIMEOUT, "site.test:80 sent nothing for 30.0s")
 
 
 class _Stream(httpx.AsyncByteStream):

@@ -18,7 +18,8 @@ from fetchall.cli.writers import OutputFormat
 
 DEFAULTS = Options(
     sources=["urls.txt"], concurrency=16, output_format=OutputFormat.TEXT, json=False,
-    quiet=False, no_color=False, progress=None, timeout=30.0, connect_timeout=10.0,
+    quiet=False, no_color=False, progress=None, timeout=None, connect_timeout=10.0,
+    speed_limit="1024", speed_time=30.0,
     retries=2, max_retry_wait=60.0, fail_fast=False, per_host=0, rate=None, host_rate=None,
     method="GET", header=None, user_agent=None, max_redirects=10, no_follow=False,
     max_size=None, http2=False, insecure=False, cacert=None, proxy=None, output_dir=None,
@@ -128,3 +129,38 @@ def test_one_origin_rule(
     parsed = Origin.of(url)
     assert parsed == origin
     assert (parsed.authority, parsed.netloc) == (authority, netloc)
+
+
+@pytest.mark.parametrize(
+    ("changes", "param", "words"),
+    [
+        ({"timeout": "nan"}, "--timeout", "a positive number of seconds, or 0 for none"),
+        ({"timeout": "-1"}, "--timeout", "a positive number of seconds, or 0 for none"),
+        ({"timeout": "inf"}, "--timeout", "a positive number of seconds, or 0 for none"),
+        ({"connect_timeout": float("nan")}, "--connect-timeout", "a positive number of seconds"),
+        ({"connect_timeout": 0.0}, "--connect-timeout", "a positive number of seconds"),
+        ({"speed_time": float("inf")}, "--speed-time", "a positive number of seconds"),
+        ({"speed_limit": "-1"}, "--speed-limit", "bytes per second"),
+        ({"rate": float("nan")}, "--rate", "a positive number of requests per second"),
+        ({"host_rate": 0.0}, "--host-rate", "a positive number of requests per second"),
+        ({"max_retry_wait": float("inf")}, "--max-retry-wait", "a number of seconds, 0 or more"),
+        ({"concurrency": 0}, "-c", "a whole number of requests, 1 or more"),
+        ({"retries": -1}, "--retries", "a whole number, 0 or more"),
+        ({"per_host": -2}, "--per-host", "or 0 for no limit"),
+        ({"max_redirects": -1}, "--max-redirects", "a whole number, 0 or more"),
+    ],
+)
+def test_numbers_out_of_range_name_the_option_and_the_range(
+    changes: dict[str, object], param: str, words: str
+) -> None:
+    """NaN, infinities, negatives and zeros where they mean nothing: usage errors in words."""
+    with pytest.raises(UsageError, match=words) as raised:
+        plan(**changes)
+    assert raised.value.param == param
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("0", None), ("none", None), ("2.5", 2.5)])
+def test_timeout_is_optional(text: str, seconds: float | None) -> None:
+    """-t 0 and -t none mean no deadline; a number is the deadline in seconds."""
+    assert plan(timeout=text).settings.timeout == seconds
+    assert plan().settings.timeout is None

@@ -70,6 +70,26 @@ def test_the_deadline_holds_against_dripping_and_stalling(server: TestServer, pa
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("path", ["/drip", "/stall"])
+def test_the_speed_limit_cuts_a_drip_and_a_stall(server: TestServer, path: str) -> None:
+    """Below --speed-limit for --speed-time seconds (waiting for the head included), an
+    attempt fails as timeout, and the message says how slow it was."""
+    record = one_record(
+        "--speed-limit", "1K", "--speed-time", "1", "-r", "0", urls=[server.url(path)]
+    )
+    assert record["error_kind"] == "timeout"
+    assert record["error"].startswith("slower than 1,024 bytes/s for 1s (")
+    assert 1 <= record["elapsed"] < 3
+
+
+def test_a_transfer_above_the_speed_limit_is_not_cut(server: TestServer) -> None:
+    """A body arriving steadily above the limit outlasts --speed-time by far."""
+    url = server.url("/steady/30000?rate=10000")  # 3 s at 10 KB/s
+    record = one_record("--speed-limit", "2K", "--speed-time", "0.5", "-r", "0", urls=[url])
+    assert (record["ok"], record["bytes"]) == (True, 30000)
+    assert record["elapsed"] >= 2.5
+
+
 def test_an_endless_body_is_too_large(server: TestServer) -> None:
     """Streaming past --max-size aborts as too_large, with the bytes counted so far."""
     record = one_record("--max-size", "1M", "-t", "20", urls=[server.url("/endless")])
@@ -205,6 +225,22 @@ def test_insecure_skips_verification(tls_server: TestServer) -> None:
     """-k fetches from a self-signed server."""
     record = one_record("-k", urls=[tls_server.url("/bytes/5")])
     assert (record["ok"], record["bytes"]) == (True, 5)
+
+
+def test_https_assumed_for_a_plain_http_server_says_so(plain_http_port: int) -> None:
+    """A line without a scheme gets https://; when the server speaks plain HTTP, the TLS
+    error says https:// was assumed and how to ask for http://. With https:// written out,
+    the error is the plain TLS error."""
+    assumed, written = f"127.0.0.1:{plain_http_port}/a", f"https://127.0.0.1:{plain_http_port}/b"
+    records = {
+        r["url"]: r
+        for r in jsonl(invoke("--json", "-r", "0", "-", stdin=f"{assumed}\n{written}\n").stdout)
+    }
+    hint = "(https:// was assumed for this line; write http:// to fetch it over plain HTTP)"
+    assert records[assumed]["error_kind"] == "tls"
+    assert records[assumed]["error"].endswith(hint)
+    assert records[written]["error_kind"] == "tls"
+    assert "was assumed" not in records[written]["error"]
 
 
 def test_cacert_trusts_the_given_ca(tls_server: TestServer, ca_file: Path) -> None:

@@ -9,7 +9,8 @@
     dns                  the host name did not resolve
     connect              refused, unreachable, or reset before the request was sent
     tls                  the TLS handshake or certificate check failed
-    timeout              the connect timeout or the per-URL deadline passed
+    timeout              the connect timeout passed, the transfer stayed below the minimum
+                         speed, or the deadline of an attempt passed
     protocol             a malformed response, or the server closed without answering
     read                 the connection was lost, or the body cut short, after the response began
     too_many_redirects   more redirects than allowed
@@ -116,6 +117,8 @@ class Line:
     """Where it came from: ``path:number`` (lines numbered from 1), ``-:number`` for stdin."""
     url: Result[str, FetchError]
     """The http(s) URL to fetch, or why the line names none (``invalid_url``)."""
+    https_assumed: bool = False
+    """The line named no scheme, so ``https://`` was put in front of it."""
 
 
 @dataclass(frozen=True, slots=True)

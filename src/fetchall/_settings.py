@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_CONCURRENCY = 16
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_SPEED_LIMIT = 1024
+"""Bytes a second (with ``DEFAULT_SPEED_TIME``: as wget2 and aria2c, a stall fails an
+attempt, a long download at a steady rate does not)."""
+DEFAULT_SPEED_TIME = 30.0
 """Seconds."""
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds."""
@@ -26,8 +29,14 @@ class Settings:
 
     concurrency: int = DEFAULT_CONCURRENCY
     """At most this many requests in flight (at least 1)."""
-    timeout: float = DEFAULT_TIMEOUT
-    """Hard deadline in seconds for one attempt: connect, headers and body together (> 0)."""
+    timeout: float | None = None
+    """Hard deadline in seconds for one attempt: connect, headers and body together (> 0);
+    None is no deadline."""
+    speed_limit: int = DEFAULT_SPEED_LIMIT
+    """Bytes a second: an attempt slower than this for ``speed_time`` seconds (waiting for
+    the response head included) fails as timeout; 0 turns the check off (>= 0)."""
+    speed_time: float = DEFAULT_SPEED_TIME
+    """Seconds over which ``speed_limit`` is measured (> 0)."""
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     """Seconds allowed to establish a connection, TLS included (> 0)."""
     retries: int = DEFAULT_RETRIES
@@ -75,8 +84,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        if self.timeout <= 0 or self.connect_timeout <= 0:
+        if (self.timeout is not None and self.timeout <= 0) or self.connect_timeout <= 0:
             raise ValueError("timeouts must be positive")
+        if self.speed_limit < 0 or self.speed_time <= 0:
+            raise ValueError("speed_limit must not be negative, speed_time must be positive")
         if self.retries < 0 or self.max_redirects < 0 or self.per_host < 0:
             raise ValueError("retries, max_redirects and per_host must not be negative")
         if self.max_retry_wait < 0:

@@ -80,11 +80,16 @@ class Attempts:
     async def _attempt(self, flight: Flight) -> Result[Response, FetchError]:
         """One attempt, its body saved and/or hashed when asked; a body that is not kept
         (failure, cancellation) leaves no file behind."""
+        assumed = flight.line.https_assumed
         if not self._keeps_bodies:
-            return await self._client.attempt(flight.url, flight, loop=self._loop)
+            return await self._client.attempt(
+                flight.url, flight, loop=self._loop, https_assumed=assumed
+            )
         body = BodyWriter(self._saver, flight.url, digest=self._settings.sha256)
         try:
-            outcome = await self._client.attempt(flight.url, flight, body, loop=self._loop)
+            outcome = await self._client.attempt(
+                flight.url, flight, body, loop=self._loop, https_assumed=assumed
+            )
             if isinstance(outcome, Ok):
                 flight.path, flight.sha256 = body.path, body.sha256
             return outcome

@@ -10,8 +10,8 @@ from typing import Protocol
 
 import httpx
 
-from fetchall._http.deadline import Deadline
-from fetchall._http.errors import classify
+from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
+from fetchall._http.errors import classify, speaks_plain_http
 from fetchall._http.retry_after import parse_retry_after
 from fetchall._http.urls import make_url
 from fetchall._model import BodyWriteError, Err, ErrorKind, FetchError, Ok, Response, Result
@@ -56,6 +56,11 @@ class _Partial:
         )
 
 
+_PLAIN_HTTP_HINT = (
+    " (https:// was assumed for this line; write http:// to fetch it over plain HTTP)"
+)
+
+
 class _TooLarge(Exception):
     """The body is over the size limit."""
 
@@ -67,19 +72,23 @@ async def attempt(
     progress: AttemptProgress,
     sink: BodySink | None,
     loop: asyncio.AbstractEventLoop,
+    https_assumed: bool = False,
 ) -> Result[Response, FetchError]:
-    """Make one attempt at ``url`` (redirects followed as ``settings`` say) within
-    ``settings.timeout`` seconds: stream and count its body into ``sink`` when the status
-    is below 400 (and finish it when whole), and return what happened. ``loop`` is the
-    running loop (asking for it costs a system call: see ``deadline``)."""
+    """Make one attempt at ``url`` (redirects followed as ``settings`` say), within the
+    hard deadline and above the minimum speed the settings give: stream and count its body
+    into ``sink`` when the status is below 400 (and finish it when whole), and return what
+    happened. ``loop`` is the running loop (asking for it costs a system call: see
+    ``deadline``)."""
     partial = _Partial(url)
     try:
-        async with Deadline(loop, settings.timeout):
+        async with _deadline(loop, settings), _speed_guard(loop, settings, partial):
             response = await client.send(_new_request(client, settings.method, url), stream=True)
             try:
                 reason = await _receive(response, settings, partial, progress, sink)
             finally:
                 await response.aclose()
+    except TooSlow as exc:
+        return Err(FetchError(ErrorKind.TIMEOUT, str(exc), partial.response()))
     except TimeoutError:
         message = f"no complete response within {settings.timeout:g}s"
         return Err(FetchError(ErrorKind.TIMEOUT, message, partial.response()))
@@ -90,6 +99,8 @@ async def attempt(
     except (httpx.RequestError, httpx.InvalidURL, OSError) as exc:
         received = None if partial.status is None else partial.received
         kind, message = classify(exc, partial.final_url, received, settings)
+        if https_assumed and speaks_plain_http(exc, url):
+            message += _PLAIN_HTTP_HINT
         return Err(FetchError(kind, message, partial.response()))
     fetched = partial.response()
     assert fetched is not None  # the head arrived, or an exception returned above
@@ -125,6 +136,31 @@ async def _receive(
     if sink is not None:
         sink.finish()
     return response.reason_phrase
+
+
+class _Unlimited:
+    """No limit: a block left as it is."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_UNLIMITED = _Unlimited()
+
+
+def _deadline(loop: asyncio.AbstractEventLoop, settings: Settings) -> Deadline | _Unlimited:
+    return _UNLIMITED if settings.timeout is None else Deadline(loop, settings.timeout)
+
+
+def _speed_guard(
+    loop: asyncio.AbstractEventLoop, settings: Settings, partial: _Partial
+) -> SpeedGuard | _Unlimited:
+    if not settings.speed_limit:
+        return _UNLIMITED
+    return SpeedGuard(loop, settings.speed_limit, settings.speed_time, partial)
 
 
 _NO_BODY = httpx.ByteStream(b"")

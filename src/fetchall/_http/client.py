@@ -64,10 +64,12 @@ class HttpClient:
         sink: BodySink | None = None,
         *,
         loop: asyncio.AbstractEventLoop,
+        https_assumed: bool = False,
     ) -> Result[Response, FetchError]:
         """One attempt at ``url`` (see ``attempt.attempt``); never raises for anything
-        the network or the server does. ``loop`` is the running loop."""
-        return await attempt(self._client, url, self._settings, progress, sink, loop)
+        the network or the server does. ``loop`` is the running loop; ``https_assumed``
+        says the user gave no scheme (a failure that plain HTTP explains says so)."""
+        return await attempt(self._client, url, self._settings, progress, sink, loop, https_assumed)
 
 
 def _make_client(settings: Settings, transport: Transport | None) -> httpx.AsyncClient:

@@ -1,4 +1,6 @@
-"""A deadline for one attempt: ``asyncio.timeout`` for a task whose loop is already known.
+"""Limits on how long one attempt may take: a hard ``Deadline`` (``asyncio.timeout`` for a
+task whose loop is already known), and a ``SpeedGuard`` that ends an attempt whose transfer
+stays below a minimum speed (curl's ``--speed-limit``/``--speed-time``).
 
 ``asyncio.timeout`` asks for the running loop three times each time it is used, and on
 Python 3.11 every ask is a getpid() system call: with the one ``asyncio.create_task`` makes,
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from types import TracebackType
+from typing import Protocol
 
 
 class Deadline:
@@ -33,7 +37,7 @@ class Deadline:
         self._task = task
         self._cancelling = task.cancelling()
         self._due = time.perf_counter() + self._delay
-        self._handle = self._loop.call_later(self._delay, self._expire)
+        self._handle = self._loop.call_later(self._delay, self._fire)
 
     async def __aexit__(
         self,
@@ -47,12 +51,74 @@ class Deadline:
             and self._task.uncancel() <= self._cancelling
             and exc_type is asyncio.CancelledError
         ):
-            raise TimeoutError from exc
+            raise self._timeout_error() from exc
 
-    def _expire(self) -> None:
-        early = self._due - time.perf_counter()
-        if early > 0:  # the loop's clock is coarser than the deadline
-            self._handle = self._loop.call_later(early, self._expire)
+    def _fire(self) -> None:
+        wait = self._wait_more()
+        if wait is not None:
+            self._handle = self._loop.call_later(wait, self._fire)
             return
         self._expired = True
         self._task.cancel()
+
+    def _wait_more(self) -> float | None:
+        """Seconds to wait before firing again, or None to end the block now."""
+        early = self._due - time.perf_counter()
+        return early if early > 0 else None  # the loop's clock is coarser than the deadline
+
+    def _timeout_error(self) -> TimeoutError:
+        return TimeoutError()
+
+
+class TooSlow(TimeoutError):
+    """An attempt's transfer stayed below the minimum speed; the message says how slow."""
+
+
+class Received(Protocol):
+    """What a speed guard watches: the bytes an attempt has received so far."""
+
+    @property
+    def received(self) -> int:
+        """Bytes received so far."""
+
+
+class SpeedGuard(Deadline):
+    """Ends the block with ``TooSlow`` once fewer than ``limit`` bytes a second arrived over
+    the last ``seconds`` seconds (``limit * seconds`` bytes in that window), waiting for
+    the response head included: a server that sends nothing is below any limit. Checked
+    a few times a second (at most every second), so a quick attempt never meets a check."""
+
+    __slots__ = ("_limit", "_samples", "_seconds", "_tick", "_watched")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, limit: int, seconds: float, watched: Received
+    ) -> None:
+        self._tick = min(1.0, seconds / 5)
+        super().__init__(loop, self._tick)
+        self._limit = limit
+        self._seconds = seconds
+        self._watched = watched
+        self._samples: deque[tuple[float, int]] = deque()
+
+    async def __aenter__(self) -> None:
+        await super().__aenter__()
+        self._samples.append((time.perf_counter(), 0))
+
+    def _wait_more(self) -> float | None:
+        now = time.perf_counter()
+        self._samples.append((now, self._watched.received))
+        window_start = now - self._seconds
+        while len(self._samples) > 2 and self._samples[1][0] <= window_start:
+            self._samples.popleft()
+        if self._samples[0][0] > window_start:
+            return self._tick  # not yet watched for a whole window
+        return None if self._in_window() < self._limit * self._seconds else self._tick
+
+    def _in_window(self) -> int:
+        return self._samples[-1][1] - self._samples[0][1]
+
+    def _timeout_error(self) -> TimeoutError:
+        return TooSlow(
+            f"slower than {self._limit:,} bytes/s for {self._seconds:g}s"
+            f" ({self._in_window():,} bytes in the last {self._seconds:g}s)"
+        )

@@ -50,7 +50,8 @@ def classify(
     if isinstance(exc, httpx.ConnectTimeout):
         return ErrorKind.TIMEOUT, f"could not connect to {where} within {settings.connect_timeout}s"
     if isinstance(exc, httpx.ReadTimeout):
-        return ErrorKind.TIMEOUT, f"{where} sent nothing for {settings.timeout}s"
+        waited = "in time" if settings.timeout is None else f"for {settings.timeout}s"
+        return ErrorKind.TIMEOUT, f"{where} sent nothing {waited}"
     if isinstance(exc, httpx.TimeoutException):
         return ErrorKind.TIMEOUT, f"timed out talking to {where}"
     if _first_cause(exc, socket.gaierror) is not None:
@@ -65,6 +66,23 @@ def classify(
     if isinstance(exc, httpx.ProtocolError):
         return ErrorKind.PROTOCOL, f"malformed response from {where}: {detail}"
     return ErrorKind.CONNECT, _connect_message(exc, where, detail)
+
+
+PLAIN_HTTP_TLS_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"}
+)
+"""OpenSSL's reasons for a TLS handshake answered by something that is not TLS: what a
+plain-HTTP server's reply looks like to it (the record header holds "HTTP/" bytes)."""
+
+
+def speaks_plain_http(exc: BaseException, url: str) -> bool:
+    """Whether the TLS handshake with ``url``'s own server (not a redirect's) failed
+    because the other side answered in plain text."""
+    tls_error = _first_cause(exc, ssl.SSLError)
+    if tls_error is None or tls_error.reason not in PLAIN_HTTP_TLS_REASONS:
+        return False
+    failed = _failed_url(exc, url)
+    return failed is not None and _where(exc, url) == Origin.of(url).authority
 
 
 def _after_head(

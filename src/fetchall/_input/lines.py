@@ -34,7 +34,11 @@ def parse_line(raw: bytes, source: str) -> Line | None:
         return _invalid(text, source, "line is not valid UTF-8")
     if not text or text.startswith("#"):
         return None
-    return Line(text, source, url_from_text(text))
+    return Line(text, source, url_from_text(text), https_assumed=not _has_scheme(text))
+
+
+def _has_scheme(text: str) -> bool:
+    return "://" in text
 
 
 def is_skipped(stripped: bytes) -> bool:
@@ -44,7 +48,7 @@ def is_skipped(stripped: bytes) -> bool:
 
 def url_from_text(text: str) -> Result[str, FetchError]:
     """The http(s) URL a stripped line names (``https://`` added when no scheme is given)."""
-    url = text if "://" in text else f"https://{text}"
+    url = text if _has_scheme(text) else f"https://{text}"
     plain = _PLAIN_URL.fullmatch(url)
     if plain is not None and int(plain["port"] or 0) <= _MAX_PORT:
         return Ok(url)  # what the checks below would say: 1.2 us instead of 5

@@ -15,7 +15,8 @@ from fetchall._settings import (
     DEFAULT_MAX_REDIRECTS,
     DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
+    DEFAULT_SPEED_LIMIT,
+    DEFAULT_SPEED_TIME,
 )
 from fetchall._version import __version__
 from fetchall.cli.status import exit_statuses_help
@@ -54,7 +55,7 @@ _selection = partial(typer.Option, rich_help_panel="Choosing lines")
 Sources = Annotated[list[str] | None, typer.Argument(
     metavar="SOURCE", show_default=False, help="URL list files; - is stdin.")]
 Concurrency = Annotated[int, typer.Option(
-    "-c", "--concurrency", min=1, help="At most N requests in flight.")]
+    "-c", "--concurrency", help="At most N requests in flight (1 or more).")]
 
 FormatOption = Annotated[OutputFormat, _output("--format", help="Record format on stdout.")]
 Json = Annotated[bool, _output("--json", help="Short for --format jsonl.")]
@@ -66,35 +67,41 @@ Progress = Annotated[bool | None, _output(
     help="Force the live display on or off \\[default: on when stderr is a terminal "
     "and not --quiet].")]
 
-Timeout = Annotated[float, _network(
-    "-t", "--timeout", min=0.001,
-    help="Hard deadline in seconds for each attempt, body included.")]
+Timeout = Annotated[str | None, _network(
+    "-t", "--timeout", metavar="SECONDS", show_default=False,
+    help="A hard deadline for each attempt, body included \\[default: none; 0 or none: none].")]
 ConnectTimeout = Annotated[float, _network(
-    "--connect-timeout", min=0.001, help="Seconds allowed to connect.")]
+    "--connect-timeout", metavar="SECONDS", help="Seconds allowed to connect.")]
+SpeedLimit = Annotated[str, _network(
+    "--speed-limit", metavar="BYTES_PER_S",
+    help="Fail an attempt slower than this (1024, 1K) for --speed-time seconds, waiting "
+    "included; 0: no limit.")]
+SpeedTime = Annotated[float, _network(
+    "--speed-time", metavar="SECONDS", help="The time over which --speed-limit is measured.")]
 Retries = Annotated[int, _network(
-    "-r", "--retries", min=0,
+    "-r", "--retries",
     help="Retries of a transient failure (connect, timeout, dropped body, 429/502/503/504), "
     "with jittered exponential backoff.")]
 MaxRetryWait = Annotated[float, _network(
-    "--max-retry-wait", min=0,
+    "--max-retry-wait", metavar="SECONDS",
     help="Longest wait in seconds that a Retry-After header can ask for.")]
 FailFast = Annotated[bool, _network(
     "--fail-fast", help="Stop at the first failed line: cancel what is in flight, exit 1.")]
 
 PerHost = Annotated[int, _politeness(
-    "--per-host", min=0,
+    "--per-host",
     help="At most N requests in flight to one host (scheme, host, port); 0: no limit.")]
 Rate = Annotated[float | None, _politeness(
-    "--rate", min=0.001, help="At most R request starts per second overall.")]
+    "--rate", metavar="R", help="At most R request starts per second overall.")]
 HostRate = Annotated[float | None, _politeness(
-    "--host-rate", min=0.001, help="At most R request starts per second to one host.")]
+    "--host-rate", metavar="R", help="At most R request starts per second to one host.")]
 
 Method = Annotated[str, _request("-X", "--method", help="HTTP method (HEAD works).")]
 Header = Annotated[list[str] | None, _request(
     "-H", "--header", metavar="'NAME: VALUE'", help="Send this header (repeatable).")]
 UserAgent = Annotated[str | None, _request(
     "-A", "--user-agent", help=f"User-Agent header \\[default: fetchall/{__version__}]")]
-MaxRedirects = Annotated[int, _request("--max-redirects", min=0, help="Redirects to follow.")]
+MaxRedirects = Annotated[int, _request("--max-redirects", help="Redirects to follow.")]
 NoFollow = Annotated[bool, _request("--no-follow", help="Do not follow redirects.")]
 MaxSize = Annotated[str | None, _request(
     "--max-size", metavar="SIZE",
@@ -144,8 +151,10 @@ def command(
     quiet: Quiet = False,
     no_color: NoColor = False,
     progress: Progress = None,
-    timeout: Timeout = DEFAULT_TIMEOUT,
+    timeout: Timeout = None,
     connect_timeout: ConnectTimeout = DEFAULT_CONNECT_TIMEOUT,
+    speed_limit: SpeedLimit = str(DEFAULT_SPEED_LIMIT),
+    speed_time: SpeedTime = DEFAULT_SPEED_TIME,
     retries: Retries = DEFAULT_RETRIES,
     max_retry_wait: MaxRetryWait = DEFAULT_MAX_RETRY_WAIT,
     fail_fast: FailFast = False,
@@ -180,7 +189,8 @@ def command(
     options = Options(
         sources=sources, concurrency=concurrency, output_format=output_format, json=json,
         quiet=quiet, no_color=no_color, progress=progress, timeout=timeout,
-        connect_timeout=connect_timeout, retries=retries, max_retry_wait=max_retry_wait,
+        connect_timeout=connect_timeout, speed_limit=speed_limit, speed_time=speed_time,
+        retries=retries, max_retry_wait=max_retry_wait,
         fail_fast=fail_fast, per_host=per_host, rate=rate, host_rate=host_rate,
         method=method, header=header, user_agent=user_agent, max_redirects=max_redirects,
         no_follow=no_follow, max_size=max_size, http2=http2, insecure=insecure,

@@ -1,8 +1,9 @@
-"""Parsing option values that need more than a type: sizes and headers (ValueError
-when a value is not one)."""
+"""Parsing and checking option values that need more than a type: sizes, headers, and
+numbers in their ranges. Each raises ValueError with the accepted range in words."""
 
 from __future__ import annotations
 
+import math
 import re
 
 _SIZE = re.compile(r"(\d+)\s*([KMG]?)(?:I?B)?", re.IGNORECASE)
@@ -29,3 +30,51 @@ def parse_header(text: str) -> tuple[str, str]:
     if any(char in value for char in "\r\n\0"):
         raise ValueError(f"the value of header {name!r} contains a line break or NUL")
     return name, value.strip()
+
+
+def whole_number(value: int, minimum: int, meaning: str) -> int:
+    """``value`` when it is at least ``minimum``; ``meaning`` words the range for people
+    (``"a whole number of requests, 1 or more"``)."""
+    if value < minimum:
+        raise ValueError(f"must be {meaning} (got {value})")
+    return value
+
+
+def positive_number(value: float, meaning: str) -> float:
+    """``value`` when it is a finite number above zero (not NaN, not infinite)."""
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be {meaning} (got {value:g})")
+    return value
+
+
+def number_or_zero(value: float, meaning: str) -> float:
+    """``value`` when it is a finite number, zero or more."""
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"must be {meaning} (got {value:g})")
+    return value
+
+
+NONE_WORDS = ("0", "none")
+"""What turns an optional limit off."""
+
+
+def optional_seconds(text: str) -> float | None:
+    """None for ``0`` or ``none``; else a positive, finite number of seconds."""
+    if text.strip().lower() in NONE_WORDS:
+        return None
+    meaning = "a positive number of seconds, or 0 for none"
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"must be {meaning} (got {text!r})") from None
+    return positive_number(value, meaning)
+
+
+def bytes_per_second(text: str) -> int:
+    """Bytes a second from ``1024``, ``1K``, ``2M`` (powers of 1024); 0 allowed."""
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise ValueError(
+            f"must be a number of bytes per second such as 1024 or 1K, or 0 for none (got {text!r})"
+        ) from None

@@ -7,12 +7,21 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from fetchall._input import STDIN, Shard
 from fetchall._settings import Settings
 from fetchall.cli.environment import Environment
-from fetchall.cli.options import parse_header, parse_size
+from fetchall.cli.options import (
+    bytes_per_second,
+    number_or_zero,
+    optional_seconds,
+    parse_header,
+    parse_size,
+    positive_number,
+    whole_number,
+)
 from fetchall.cli.writers import OutputFormat
 
 T = TypeVar("T")
@@ -37,8 +46,10 @@ class Options:
     quiet: bool
     no_color: bool
     progress: bool | None
-    timeout: float
+    timeout: str | None
     connect_timeout: float
+    speed_limit: str
+    speed_time: float
     retries: int
     max_retry_wait: float
     fail_fast: bool
@@ -116,7 +127,7 @@ def make_plan(options: Options, env: Environment) -> Plan:
             debug=options.debug,
         ),
         selection=Selection(
-            shard=None if options.shard is None else _parsed(Shard.parse, options.shard, "--shard"),
+            shard=_shard(options.shard),
             resume=options.resume,
             unique=options.unique,
         ),
@@ -150,19 +161,29 @@ def _settings(options: Options) -> Settings:
         raise UsageError("--skip-existing", "needs -o/--output-dir")
     max_size = options.max_size
     return Settings(
-        concurrency=options.concurrency,
-        timeout=options.timeout,
-        connect_timeout=options.connect_timeout,
-        retries=options.retries,
-        max_retry_wait=options.max_retry_wait,
-        per_host=options.per_host,
-        rate=options.rate,
-        host_rate=options.host_rate,
+        concurrency=_checked("-c", lambda: whole_number(options.concurrency, 1, _REQUESTS)),
+        timeout=_checked("--timeout", lambda: optional_seconds(options.timeout or "none")),
+        connect_timeout=_checked(
+            "--connect-timeout", lambda: positive_number(options.connect_timeout, _SECONDS)
+        ),
+        speed_limit=_checked("--speed-limit", lambda: bytes_per_second(options.speed_limit)),
+        speed_time=_checked("--speed-time", lambda: positive_number(options.speed_time, _SECONDS)),
+        retries=_checked("--retries", lambda: whole_number(options.retries, 0, _TIMES)),
+        max_retry_wait=_checked(
+            "--max-retry-wait", lambda: number_or_zero(options.max_retry_wait, _SECONDS_OR_ZERO)
+        ),
+        per_host=_checked("--per-host", lambda: whole_number(options.per_host, 0, _PER_HOST)),
+        rate=_rate(options.rate, "--rate"),
+        host_rate=_rate(options.host_rate, "--host-rate"),
         follow_redirects=not options.no_follow,
-        max_redirects=options.max_redirects,
-        max_size=None if max_size is None else _parsed(parse_size, max_size, "--max-size"),
+        max_redirects=_checked(
+            "--max-redirects", lambda: whole_number(options.max_redirects, 0, _TIMES)
+        ),
+        max_size=None if max_size is None else _checked("--max-size", lambda: parse_size(max_size)),
         method=options.method.upper(),
-        headers=tuple(_parsed(parse_header, text, "--header") for text in options.header or ()),
+        headers=tuple(
+            _checked("--header", partial(parse_header, text)) for text in options.header or ()
+        ),
         user_agent=options.user_agent,
         http2=options.http2,
         verify=not options.insecure,
@@ -176,9 +197,26 @@ def _settings(options: Options) -> Settings:
     )
 
 
-def _parsed(parse: Callable[[str], T], text: str, param: str) -> T:
-    """The parsed option value, or a usage error naming the option."""
+_SECONDS = "a positive number of seconds"
+_SECONDS_OR_ZERO = "a number of seconds, 0 or more"
+_REQUESTS = "a whole number of requests, 1 or more"
+_PER_HOST = "a whole number of requests, or 0 for no limit"
+_TIMES = "a whole number, 0 or more"
+
+
+def _rate(value: float | None, param: str) -> float | None:
+    meaning = "a positive number of requests per second"
+    return None if value is None else _checked(param, lambda: positive_number(value, meaning))
+
+
+def _shard(text: str | None) -> Shard | None:
+    return None if text is None else _checked("--shard", lambda: Shard.parse(text))
+
+
+def _checked(param: str, check: Callable[[], T]) -> T:
+    """What ``check()`` gives, or a usage error naming the option when it raises
+    ValueError."""
     try:
-        return parse(text)
+        return check()
     except ValueError as exc:
         raise UsageError(param, str(exc)) from exc
