@@ -10,7 +10,7 @@ import pytest
 
 from fetchall import __version__
 from fetchall.cli.records import FIELDS
-from tests.conftest import invoke, jsonl
+from tests.conftest import invoke, jsonl, run_fetchall
 from tests.server import TestServer
 
 
@@ -270,3 +270,31 @@ def test_bad_numbers_are_usage_errors_not_internal_errors(args: tuple[str, str],
     assert result.exit_code == 2
     assert args[0] in result.stderr
     assert "internal error" not in result.stderr
+
+
+def test_help_shows_usage_examples_and_exit_statuses() -> None:
+    """The usage line says several SOURCEs may be given; examples and every exit status
+    (from the enum) are in the help."""
+    from fetchall.cli.status import ExitStatus
+
+    result = invoke("--help")
+    flat = " ".join(result.stdout.replace("│", " ").split())
+    assert "Usage: fetchall [OPTIONS] [SOURCE]..." in flat
+    assert "Examples" in flat
+    assert "fetchall -c 64 --per-host 4 urls.txt" in flat
+    for status in ExitStatus:
+        assert f"{status.value} {status.meaning}" in flat
+
+
+def test_format_json_is_jsonl(server: TestServer, url_file) -> None:
+    """--format json, as projectdiscovery's httpx users type it, writes JSON lines."""
+    result = invoke("--format", "json", str(url_file(server.url("/bytes/3"))))
+    (record,) = jsonl(result.stdout)
+    assert (record["ok"], record["bytes"]) == (True, 3)
+
+
+def test_shell_completion_is_offered() -> None:
+    """typer's completion: --show-completion prints a script for the shell named."""
+    result = run_fetchall("--show-completion", "bash")
+    assert result.returncode == 0
+    assert b"_fetchall_completion" in result.stdout

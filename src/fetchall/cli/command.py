@@ -4,6 +4,7 @@ terminals and streams."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import partial
 from typing import Annotated
 
@@ -22,17 +23,43 @@ from fetchall._version import __version__
 from fetchall.cli.status import exit_statuses_help
 from fetchall.cli.writers import OutputFormat
 
-HELP = f"""Fetch every URL listed in SOURCE files (or stdin), many at a time.
+HELP = (
+    "Fetch every URL listed in SOURCE files (or stdin), many at a time.\n\n"
+    "One record per URL line goes to stdout, as soon as that URL finishes; the summary goes "
+    "to stderr. SOURCE is a file with one URL per line, or - for stdin; with no SOURCE, "
+    "stdin is read. Blank lines and lines starting with # are skipped; a line without a "
+    "scheme gets https://.\n\n"
+    f"Exit status: {exit_statuses_help()}"
+)
 
-One record per URL line goes to stdout, as soon as that URL finishes; the summary goes
-to stderr. SOURCE is a file with one URL per line, or - for stdin; with no SOURCE, stdin
-is read. Blank lines and lines starting with # are skipped; a line without a scheme gets
-https://.
+EXAMPLES = """[bold]Examples[/bold]
 
-Exit status: {exit_statuses_help()}"""
+fetchall urls.txt                          text records, one per URL
+cat urls.txt | fetchall --json > out.jsonl JSON lines, for a pipeline
+fetchall -c 64 --per-host 4 urls.txt       64 at a time, 4 per host
+fetchall -X HEAD --format csv urls.txt     status, type and size, as CSV
+fetchall -o mirror --sha256 urls.txt       save bodies under mirror/
+fetchall --json --resume out.jsonl urls.txt >> out.jsonl
+                                           go on after an interruption
+"""
+
+
+class FormatChoice(StrEnum):
+    """``--format``'s values: the record formats, and ``json`` as another name of jsonl."""
+
+    TEXT = "text"
+    JSONL = "jsonl"
+    JSON = "json"
+    CSV = "csv"
+
+    @property
+    def output_format(self) -> OutputFormat:
+        """The format it names."""
+        return OutputFormat.JSONL if self is FormatChoice.JSON else OutputFormat(self.value)
+
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -53,11 +80,12 @@ _selection = partial(typer.Option, rich_help_panel="Choosing lines")
 
 # fmt: off
 Sources = Annotated[list[str] | None, typer.Argument(
-    metavar="SOURCE", show_default=False, help="URL list files; - is stdin.")]
+    metavar="[SOURCE]...", show_default=False, help="URL list files; - is stdin.")]
 Concurrency = Annotated[int, typer.Option(
     "-c", "--concurrency", help="At most N requests in flight (1 or more).")]
 
-FormatOption = Annotated[OutputFormat, _output("--format", help="Record format on stdout.")]
+FormatOption = Annotated[FormatChoice, _output(
+    "--format", help="Record format on stdout (json is jsonl).")]
 Json = Annotated[bool, _output("--json", help="Short for --format jsonl.")]
 Quiet = Annotated[bool, _output(
     "-q", "--quiet", help="No text records and no summary (jsonl and csv still written).")]
@@ -142,11 +170,11 @@ Version = Annotated[bool, typer.Option(
 # fmt: on
 
 
-@app.command(help=HELP)
+@app.command(name="fetchall", help=HELP, epilog=EXAMPLES)
 def command(
     sources: Sources = None,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
-    output_format: FormatOption = OutputFormat.TEXT,
+    output_format: FormatOption = FormatChoice.TEXT,
     json: Json = False,
     quiet: Quiet = False,
     no_color: NoColor = False,
@@ -187,7 +215,8 @@ def command(
     from fetchall.cli.run import run
 
     options = Options(
-        sources=sources, concurrency=concurrency, output_format=output_format, json=json,
+        sources=sources, concurrency=concurrency, output_format=output_format.output_format,
+        json=json,
         quiet=quiet, no_color=no_color, progress=progress, timeout=timeout,
         connect_timeout=connect_timeout, speed_limit=speed_limit, speed_time=speed_time,
         retries=retries, max_retry_wait=max_retry_wait,
