@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import uuid
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,26 @@ def test_text_columns_line_up(server: TestServer, url_file) -> None:
     assert len(starts) == 1
 
 
+def test_text_records_say_what_happened(server: TestServer, url_file, tmp_path: Path) -> None:
+    """Retries, the saved path, the start of the SHA-256 and a skipped line show in text,
+    with the URL still in one column."""
+    key = uuid.uuid4().hex
+    flaky = server.url(f"/flaky?key={key}&times=2&status=503&retry_after=0")
+    saved = server.url("/bytes/5")
+    out = tmp_path / "out"
+    first = invoke("-o", str(out), "--sha256", str(url_file(flaky, saved)))
+    lines = {line.split()[3]: line for line in first.stdout.splitlines()}
+    assert "(3 attempts)" in lines[flaky]
+    path = out / f"127.0.0.1_{server.port}" / "bytes" / "5"
+    digest = hashlib.sha256(b"x" * 5).hexdigest()
+    assert lines[saved].endswith(f"→ {path}  sha256 {digest[:12]}")
+    again = invoke("-o", str(out), "--skip-existing", str(url_file(saved)))
+    (skipped,) = again.stdout.splitlines()
+    assert skipped.split()[:2] == ["skip", "0"]
+    assert skipped.endswith(f"→ {path}")
+    assert len({line.index("http://") for line in [*lines.values(), skipped]}) == 1
+
+
 def test_csv_has_a_header_and_neutralises_formulas(server: TestServer, url_file) -> None:
     """CSV starts with the field names; a cell a spreadsheet would run is defused."""
     path = url_file(server.url("/bytes/7"), "=HYPERLINK(1)", "@cmd", "+1", "-2")
@@ -119,15 +141,22 @@ def test_summary_goes_to_stderr_only(server: TestServer, url_file) -> None:
     assert "2,059 bytes" in result.stderr
 
 
-@pytest.mark.parametrize(("fmt", "records"), [("text", 0), ("jsonl", 1), ("csv", 2)])
-def test_quiet_keeps_machine_records_only(
-    server: TestServer, url_file, fmt: str, records: int
+@pytest.mark.parametrize(("fmt", "lines"), [("text", 1), ("jsonl", 1), ("csv", 2)])
+def test_quiet_hides_the_chatter_never_the_records(
+    server: TestServer, url_file, tmp_path: Path, fmt: str, lines: int
 ) -> None:
-    """-q drops text lines and the summary, but not jsonl or csv records."""
-    result = invoke("-q", "--format", fmt, str(url_file(server.url("/bytes/3"))))
+    """-q drops the summary and warnings, never the records, in every format (as curl -s
+    and wget -q); an error is still said."""
+    path = url_file(server.url("/bytes/3"))
+    missing = tmp_path / "not-yet.jsonl"  # --resume on a missing file: a warning
+    result = invoke("-q", "--format", fmt, "--resume", str(missing), str(path))
     assert result.exit_code == 0
-    assert len(result.stdout.splitlines()) == records
+    assert len(result.stdout.splitlines()) == lines
+    assert "/bytes/3" in result.stdout
     assert result.stderr == ""
+    failed = invoke("-q", str(tmp_path / "no-such-list.txt"))
+    assert failed.exit_code == 2
+    assert "cannot read" in failed.stderr
 
 
 def test_json_contradicting_format_is_a_usage_error(url_file) -> None:

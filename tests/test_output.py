@@ -12,7 +12,7 @@ from fetchall.cli.environment import Environment
 from fetchall.cli.plan import Output, Plan, Selection
 from fetchall.cli.records import record_of
 from fetchall.cli.run import run
-from fetchall.cli.writers import OutputFormat, TextWriter
+from fetchall.cli.writers import OutputFormat, StreamWriter, TextFormat
 
 OK = FetchResult(
     Line("a.test", "f:1", Ok("https://a.test")),
@@ -32,7 +32,7 @@ def test_text_is_coloured_only_when_asked() -> None:
     """Green for ok and red for failures when colour is on; plain text when off."""
     coloured, plain = io.BytesIO(), io.BytesIO()
     for out, color in ((coloured, True), (plain, False)):
-        writer = TextWriter(out, color=color)
+        writer = StreamWriter(out, TextFormat(), color=color)
         writer.write(record_of(OK))
         writer.write(record_of(FAILED))
     first, second = coloured.getvalue().decode().splitlines()

@@ -1,5 +1,6 @@
 """The live display on stderr: the requests in flight and the overall progress, redrawn
-about ten times a second from a snapshot; finished failures scroll above it."""
+about ten times a second from a snapshot. Above it scroll the records, when stdout is the
+same terminal (each printed once, through the display's console), or else the failures."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.text import Text
 
 from fetchall.cli.progress import ProgressState, RowView, Snapshot
 from fetchall.cli.units import human_bytes, human_duration, shorten
+from fetchall.cli.writers import ScreenWriter
 
 REFRESH_SECONDS = 0.1
 MAX_FAILURE_LINES_PER_REFRESH = 20
@@ -100,8 +102,12 @@ def _eta(snapshot: Snapshot) -> float | None:
 
 
 @asynccontextmanager
-async def live_display(console: Console, state: ProgressState) -> AsyncIterator[None]:
-    """Show the live display while the body runs; it vanishes when the body ends."""
+async def live_display(
+    console: Console, state: ProgressState, records: ScreenWriter | None = None
+) -> AsyncIterator[None]:
+    """Show the live display while the body runs; it vanishes when the body ends. With
+    ``records``, their lines are printed above it (and the failures are not, since the
+    records already show them)."""
 
     def renderable() -> RenderableType:
         width, height = console.size
@@ -115,21 +121,44 @@ async def live_display(console: Console, state: ProgressState) -> AsyncIterator[
         redirect_stdout=False,
         redirect_stderr=False,
     )
+    above = _Above(live.console, state, records)
     with live:
-        ticker = asyncio.create_task(_tick(live, state))
+        ticker = asyncio.create_task(_tick(live, above))
         try:
             yield
         finally:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
-            _print_failures(live.console, state)
+            above.print()
 
 
-async def _tick(live: Live, state: ProgressState) -> None:
+async def _tick(live: Live, above: _Above) -> None:
     while True:
-        _print_failures(live.console, state)
+        above.print()
         live.refresh()
         await asyncio.sleep(REFRESH_SECONDS)
+
+
+class _Above:
+    """What scrolls above the live area: the records, or else the failures."""
+
+    def __init__(
+        self, console: Console, state: ProgressState, records: ScreenWriter | None
+    ) -> None:
+        self._console = console
+        self._state = state
+        self._records = records
+
+    def print(self) -> None:
+        """Print what arrived since the last call, in one go (one redraw of the area)."""
+        if self._records is None:
+            _print_failures(self._console, self._state)
+            return
+        self._state.take_failures()  # the records show them
+        lines = self._records.take()
+        if lines:
+            texts = [Text(line, style="green" if ok else "red") for line, ok in lines]
+            self._console.print(Group(*texts), soft_wrap=True)
 
 
 def _print_failures(console: Console, state: ProgressState) -> None:

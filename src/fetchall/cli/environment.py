@@ -20,22 +20,35 @@ class Environment:
     stderr_isatty: bool
     no_color: bool
     """True when the NO_COLOR environment variable is set and not empty."""
+    same_terminal: bool = False
+    """stdout and stderr are one terminal (the plain command in a shell)."""
 
     @classmethod
     def from_process(cls) -> Environment:
         """The environment of this process."""
+        stdout_isatty, stderr_isatty = sys.stdout.isatty(), sys.stderr.isatty()
         return cls(
             stdin=sys.stdin.buffer,
             stdout=sys.stdout.buffer,
             stderr=sys.stderr,
             stdin_isatty=sys.stdin.isatty(),
-            stdout_isatty=sys.stdout.isatty(),
-            stderr_isatty=sys.stderr.isatty(),
+            stdout_isatty=stdout_isatty,
+            stderr_isatty=stderr_isatty,
             no_color=bool(os.environ.get("NO_COLOR")),
+            same_terminal=stdout_isatty and stderr_isatty and _one_device(1, 2),
         )
 
 
+def _one_device(first: int, second: int) -> bool:
+    """Whether two open file descriptors are the same terminal device."""
+    try:
+        return os.fstat(first).st_rdev == os.fstat(second).st_rdev
+    except OSError:
+        return False
+
+
 def say(env: Environment, message: str) -> None:
-    """One line for people on stderr: ``fetchall: message``."""
+    """One line for people on stderr: ``fetchall: message`` (an error, or a warning that
+    ``--quiet`` has not hidden)."""
     env.stderr.write(f"fetchall: {message}\n")
     env.stderr.flush()

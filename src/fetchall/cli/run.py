@@ -35,7 +35,7 @@ from fetchall.cli.records import record_of
 from fetchall.cli.signals import SIGNAL_REASONS, SignalStop
 from fetchall.cli.stats import RunStats
 from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status
-from fetchall.cli.writers import Writer, make_writer
+from fetchall.cli.writers import ScreenWriter, StreamWriter, Writer, record_format
 
 
 class _OutputError(Exception):
@@ -46,7 +46,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     """Fetch every URL of the plan's sources, write the records, and say how it went."""
     selection, output = plan.selection, plan.output
     try:
-        resume = _read_resume(selection.resume, env)
+        resume = _read_resume(selection.resume, env, quiet=output.quiet)
         sources = open_sources(plan.sources, env.stdin)
     except SourceError as exc:
         say(env, str(exc))
@@ -57,8 +57,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
         read_lines(sources), shard=selection.shard, resume=resume, unique=selection.unique
     )
     allow_open_files(plan.settings.concurrency)
-    color = output.color and env.stdout_isatty and not env.no_color
-    writer = make_writer(output.format, env.stdout, color=color, quiet=output.quiet)
+    writer = _writer(output, env)
     stats = RunStats()
     started = time.perf_counter()
     countable = sources if selection == Selection() else None  # a filter changes the count
@@ -73,6 +72,16 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
         interrupted = ending.stopped_by in SIGNAL_REASONS.values()
         _print_summary(stats, time.perf_counter() - started, interrupted, output, env)
     return exit_status(ending)
+
+
+def _writer(output: Output, env: Environment) -> Writer:
+    """Records to stdout; or, when stdout is the terminal the live display is on, to the
+    display, which prints them above its area."""
+    record_format_ = record_format(output.format)
+    if output.shows_progress(env) and env.same_terminal:
+        return ScreenWriter(record_format_)
+    color = output.color and env.stdout_isatty and not env.no_color
+    return StreamWriter(env.stdout, record_format_, color=color)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +131,8 @@ async def _fetch_and_write(job: _Job) -> StopReason | None:
     loop = asyncio.get_running_loop()
     if progress is not None and job.countable is not None:
         _count_in_background(job.countable, progress, loop)
-    display = _display(progress, output, env)
+    screen = job.writer if isinstance(job.writer, ScreenWriter) else None
+    display = _display(progress, output, env, screen)
     async with Fetcher(job.plan.settings, observer=progress) as fetcher, display:
         on_signal = SignalStop(fetcher, env)
         for signum in SIGNAL_REASONS:
@@ -142,18 +152,20 @@ async def _fetch_and_write(job: _Job) -> StopReason | None:
     return fetcher.stopped_by
 
 
-def _read_resume(path: str | None, env: Environment) -> ResumeState | None:
-    """The earlier run's ok URLs; a missing file is nothing to resume (with a note)."""
+def _read_resume(path: str | None, env: Environment, *, quiet: bool) -> ResumeState | None:
+    """The earlier run's ok URLs; a missing file is nothing to resume (with a note, unless
+    ``quiet``)."""
     if path is None:
         return None
     try:
         state = read_resume(path)
     except FileNotFoundError:
-        say(env, f"--resume: {path} does not exist yet; nothing to skip")
+        if not quiet:
+            say(env, f"--resume: {path} does not exist yet; nothing to skip")
         return None
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if state.malformed:
+    if state.malformed and not quiet:
         say(env, f"--resume: skipped {state.malformed:,} malformed line(s) in {path}")
     return state
 
@@ -174,14 +186,15 @@ def _count_in_background(
 
 
 def _display(
-    progress: ProgressState | None, output: Output, env: Environment
+    progress: ProgressState | None, output: Output, env: Environment, screen: ScreenWriter | None
 ) -> AbstractAsyncContextManager[None]:
-    """The live display around the run, or nothing."""
+    """The live display around the run (printing ``screen``'s records above it), or
+    nothing."""
     if progress is None:
         return contextlib.nullcontext()
     from fetchall.cli.display import live_display
 
-    return live_display(stderr_console(output, env), progress)
+    return live_display(stderr_console(output, env), progress, screen)
 
 
 def _print_summary(

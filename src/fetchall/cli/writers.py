@@ -1,10 +1,13 @@
-"""Writing records to stdout as text, JSON lines or CSV, one flushed line per record."""
+"""Records as text, JSON lines or CSV (``RecordFormat``), written to stdout one flushed line
+per record (``StreamWriter``), or handed to the live display to print above its area when
+stdout is the same terminal (``ScreenWriter``)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections import deque
 from enum import StrEnum
 from typing import BinaryIO, Protocol
 
@@ -13,6 +16,8 @@ from fetchall.cli.records import FIELDS, Record
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _GREEN, _RED, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[0m"
+SHA256_SHOWN = 12
+"""Hex digits of a body's SHA-256 that a text record shows (the jsonl and csv give all 64)."""
 
 
 class OutputFormat(StrEnum):
@@ -23,79 +28,128 @@ class OutputFormat(StrEnum):
     CSV = "csv"
 
 
-class Writer(Protocol):
-    """Writes each record as soon as it is known."""
+class RecordFormat(Protocol):
+    """Turns records into lines of text (without the line end)."""
 
-    def write(self, record: Record) -> None:
-        """Write one record and flush it."""
+    @property
+    def header(self) -> str | None:
+        """A line that goes before the first record, if the format has one."""
+
+    def line(self, record: Record) -> str:
+        """The record's line."""
 
 
-class JsonlWriter:
+class JsonlFormat:
     """One compact JSON object per line."""
 
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
+    header: str | None = None
 
-    def write(self, record: Record) -> None:
-        """Write one record and flush it."""
-        _emit(self._out, _JSON.encode(record) + "\n")
+    def line(self, record: Record) -> str:
+        """The record as JSON."""
+        return _JSON.encode(record)
 
 
-class CsvWriter:
+class CsvFormat:
     """A header line, then one row per record; formula-like cells are neutralised."""
 
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
+    def __init__(self) -> None:
         self._scratch = io.StringIO()
-        self._rows = csv.writer(self._scratch, lineterminator="\n")
-        self._row(FIELDS)
+        self._rows = csv.writer(self._scratch, lineterminator="")
+        self.header: str | None = self._row(FIELDS)
 
-    def write(self, record: Record) -> None:
-        """Write one record and flush it."""
-        self._row(tuple(_csv_cell(record[field]) for field in FIELDS))
+    def line(self, record: Record) -> str:
+        """The record's row."""
+        return self._row(tuple(_csv_cell(record[field]) for field in FIELDS))
 
-    def _row(self, cells: tuple[str, ...]) -> None:
+    def _row(self, cells: tuple[str, ...]) -> str:
         self._rows.writerow(cells)
         text = self._scratch.getvalue()
         self._scratch.seek(0)
         self._scratch.truncate()
-        _emit(self._out, text)
+        return text
 
 
-class TextWriter:
-    """One aligned line per record for people: status, bytes, seconds, URL, error."""
+class TextFormat:
+    """One aligned line per record for people: status (``skip`` for a file already saved,
+    ``---`` when no response arrived), bytes, seconds, URL, then what else happened: the
+    attempts when more than one, ``→ path`` when saved, the start of the SHA-256 when asked,
+    and ``[error_kind] error`` for a failure."""
 
-    def __init__(self, out: BinaryIO, *, color: bool) -> None:
+    header = None
+
+    def line(self, record: Record) -> str:
+        """The record's line."""
+        status = "skip" if record["skipped"] else record["status"] or "---"
+        text = f"{status:>4} {record['bytes']:>12} {record['elapsed']:>9.3f}s  {record['url']}"
+        attempts = record["attempts"]
+        if isinstance(attempts, int) and attempts > 1:
+            text += f"  ({attempts} attempts)"
+        if record["path"] is not None:
+            text += f"  → {record['path']}"
+        if isinstance(record["sha256"], str):
+            text += f"  sha256 {record['sha256'][:SHA256_SHOWN]}"
+        if record["error"] is not None:
+            text += f"  [{record['error_kind']}] {record['error']}"
+        return text
+
+
+def record_format(output_format: OutputFormat) -> RecordFormat:
+    """The format ``output_format`` names."""
+    match output_format:
+        case OutputFormat.TEXT:
+            return TextFormat()
+        case OutputFormat.JSONL:
+            return JsonlFormat()
+        case OutputFormat.CSV:
+            return CsvFormat()
+
+
+class Writer(Protocol):
+    """Writes each record as soon as it is known."""
+
+    def write(self, record: Record) -> None:
+        """Write one record (flushed)."""
+
+
+class StreamWriter:
+    """Each record as one line on a byte stream (stdout), flushed at once; green and red
+    for ok and failed when ``color``."""
+
+    def __init__(self, out: BinaryIO, record_format: RecordFormat, *, color: bool) -> None:
         self._out = out
+        self._format = record_format
         self._color = color
+        if record_format.header is not None:
+            _emit(out, record_format.header + "\n")
 
     def write(self, record: Record) -> None:
         """Write one record and flush it."""
-        status = "---" if record["status"] is None else str(record["status"])
-        text = f"{status:>3} {record['bytes']:>12} {record['elapsed']:>9.3f}s  {record['url']}"
-        if record["error"] is not None:
-            text += f"  [{record['error_kind']}] {record['error']}"
+        text = self._format.line(record)
         if self._color:
             text = (_GREEN if record["ok"] else _RED) + text + _RESET
         _emit(self._out, text + "\n")
 
 
-class NullWriter:
-    """Writes nothing: the text format under ``--quiet``."""
+class ScreenWriter:
+    """Records kept for the live display, which prints them above its area on its next
+    refresh (about ten times a second): when stdout and the display share a terminal, one
+    console writing both is the only way neither overwrites the other."""
+
+    def __init__(self, record_format: RecordFormat) -> None:
+        self._format = record_format
+        self._pending: deque[tuple[str, bool]] = deque()
+        if record_format.header is not None:
+            self._pending.append((record_format.header, True))
 
     def write(self, record: Record) -> None:
-        """Drop the record."""
+        """Keep the record's line (and whether it was ok) for the next refresh."""
+        self._pending.append((self._format.line(record), record["ok"] is True))
 
-
-def make_writer(output_format: OutputFormat, out: BinaryIO, *, color: bool, quiet: bool) -> Writer:
-    """The writer for ``output_format``; colour and quietness apply to text only."""
-    match output_format:
-        case OutputFormat.TEXT:
-            return NullWriter() if quiet else TextWriter(out, color=color)
-        case OutputFormat.JSONL:
-            return JsonlWriter(out)
-        case OutputFormat.CSV:
-            return CsvWriter(out)
+    def take(self) -> list[tuple[str, bool]]:
+        """The lines kept since the last call, oldest first, each with its ok flag."""
+        lines = list(self._pending)
+        self._pending.clear()
+        return lines
 
 
 def _csv_cell(value: str | int | float | bool | None) -> str:
