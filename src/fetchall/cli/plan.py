@@ -7,15 +7,17 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from fetchall._input import STDIN, Shard
 from fetchall._settings import Settings
 from fetchall.cli.environment import Environment
-from fetchall.cli.options import parse_header, parse_size
+from fetchall.cli.options import parse_header, parse_size, read_body
 from fetchall.cli.writers import OutputFormat
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 class UsageError(Exception):
@@ -45,8 +47,10 @@ class Options:
     per_host: int
     rate: float | None
     host_rate: float | None
-    method: str
+    method: str | None
     header: list[str] | None
+    data: list[str] | None
+    data_binary: list[str] | None
     user_agent: str | None
     max_redirects: int
     no_follow: bool
@@ -149,6 +153,10 @@ def _settings(options: Options) -> Settings:
     if options.skip_existing and options.output_dir is None:
         raise UsageError("--skip-existing", "needs -o/--output-dir")
     max_size = options.max_size
+    body = _body(options)
+    method = (options.method or ("POST" if body is not None else "GET")).upper()
+    if method == "HEAD" and body is not None:
+        raise UsageError("--method", "HEAD cannot send a body (-d/--data-binary)")
     return Settings(
         concurrency=options.concurrency,
         timeout=options.timeout,
@@ -161,8 +169,9 @@ def _settings(options: Options) -> Settings:
         follow_redirects=not options.no_follow,
         max_redirects=options.max_redirects,
         max_size=None if max_size is None else _parsed(parse_size, max_size, "--max-size"),
-        method=options.method.upper(),
+        method=method,
         headers=tuple(_parsed(parse_header, text, "--header") for text in options.header or ()),
+        body=body,
         user_agent=options.user_agent,
         http2=options.http2,
         verify=not options.insecure,
@@ -176,7 +185,18 @@ def _settings(options: Options) -> Settings:
     )
 
 
-def _parsed(parse: Callable[[str], T], text: str, param: str) -> T:
+def _body(options: Options) -> bytes | None:
+    """The request body of -d or --data-binary (not both: their order would be lost)."""
+    if options.data and options.data_binary:
+        raise UsageError("--data-binary", "cannot be combined with -d/--data")
+    if options.data:
+        return _parsed(partial(read_body, binary=False), options.data, "--data")
+    if options.data_binary:
+        return _parsed(partial(read_body, binary=True), options.data_binary, "--data-binary")
+    return None
+
+
+def _parsed(parse: Callable[[V], T], text: V, param: str) -> T:
     """The parsed option value, or a usage error naming the option."""
     try:
         return parse(text)
