@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 import pytest
 from rich.console import Console
 
 from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Response
+from fetchall._input import LineCounts
 from fetchall.cli.display import render_live
 from fetchall.cli.progress import ProgressState, Snapshot
-from fetchall.cli.stats import LatencyHistogram, RunStats
+from fetchall.cli.stats import Accounting, LatencyHistogram, RunStats
 from fetchall.cli.summary import render_summary
 from fetchall.cli.units import human_bytes, human_duration, shorten
 
@@ -164,7 +166,7 @@ def summary_stats() -> RunStats:
 
 def test_summary_shows_counts_classes_kinds_bytes_and_latency() -> None:
     """The summary's content, as plain text."""
-    text = text_of(render_summary(summary_stats(), 2.0, interrupted=False, width=80))
+    text = text_of(render_summary(summary_stats(), 2.0, lines=Accounting(LineCounts()), width=80))
     assert "done: 10 URLs in 2.00s: 8 ok, 2 failed" in text
     assert "status 2xx   8  80.0%" in text
     assert "status 4xx   1  10.0%" in text
@@ -180,7 +182,9 @@ def test_summary_shows_counts_classes_kinds_bytes_and_latency() -> None:
 
 def test_summary_says_when_interrupted() -> None:
     """An interrupted run's summary says so."""
-    text = text_of(render_summary(summary_stats(), 1.0, interrupted=True, width=80))
+    counts = LineCounts(read=10)
+    lines = Accounting(counts, unread=0, stop="interrupted")
+    text = text_of(render_summary(summary_stats(), 1.0, lines=lines, width=80))
     assert text.startswith("interrupted after 10 URLs")
 
 
@@ -189,15 +193,56 @@ def test_summary_lists_the_slowest_first() -> None:
     stats = RunStats()
     for i in range(9):
         stats.add(FetchResult(line(f"https://s{i}.test/"), Ok(Response(200, "u", 1, None)), i, 1))
-    text = text_of(render_summary(stats, 10, interrupted=False, width=80))
+    text = text_of(render_summary(stats, 10, lines=Accounting(LineCounts()), width=80))
     listed = [row.split()[1] for row in text.splitlines() if "https://s" in row]
     assert listed == [f"https://s{i}.test/" for i in (8, 7, 6, 5, 4)]
 
 
+def stopped_run() -> tuple[RunStats, Accounting]:
+    """10 results (one skipped) of 40 lines: 2 resumed, 3 duplicates, 4 in other shards,
+    21 not started (6 read, 15 never read)."""
+    stats = summary_stats()
+    stats.add(FetchResult(line("https://saved.test/"), Ok(None), 0.0, 0, path="o/saved"))
+    counts = LineCounts(read=25, other_shard=4, already_done=2, duplicate=3)
+    failure = stats.first_failures[0]
+    lines = Accounting(counts, unread=15, stop="stopped at the first failure", failed_line=failure)
+    return stats, lines
+
+
+def test_summary_accounts_for_every_line() -> None:
+    """The lines table: each way a line can end, adding up to the lines of the input,
+    and the line whose failure stopped the run."""
+    stats, lines = stopped_run()
+    text = text_of(render_summary(stats, 2.0, lines=lines, width=100), 100)
+    assert text.startswith(
+        "stopped at the first failure after 11 URLs in 2.00s: 8 ok, 2 failed, 1 skipped"
+    )
+    assert "stopped after the failure of t:1 (http_status): https://missing.test/" in text
+    rows = {
+        label: int(count)
+        for label, count in re.findall(r"^ *([a-z ]+?) +(\d+)(?:  |$)", text, re.MULTILINE)
+    }
+    assert rows["lines"] == 40
+    assert (rows["ok"], rows["failed"], rows["skipped"]) == (8, 2, 1)
+    assert (rows["already done"], rows["duplicates"], rows["other shards"]) == (2, 3, 4)
+    assert rows["not started"] == 40 - 8 - 2 - 1 - 2 - 3 - 4
+
+
+def test_summary_of_an_unread_rest_says_so() -> None:
+    """When the rest of the input could not be counted, the summary says it was not read."""
+    stats = summary_stats()
+    lines = Accounting(LineCounts(read=12), unread=None, stop="interrupted")
+    text = text_of(render_summary(stats, 1.0, lines=lines, width=80))
+    assert re.search(r"^ lines +12 +the rest of the input was not read", text, re.MULTILINE)
+    assert re.search(r"^  not started +2 +interrupted", text, re.MULTILINE)
+
+
 @pytest.mark.parametrize("width", [80, 40])
-def test_summary_fits_the_width(width: int) -> None:
-    """Every summary line fits the console."""
-    text = text_of(render_summary(summary_stats(), 2.0, interrupted=False, width=width), width)
+@pytest.mark.parametrize("stopped", [False, True])
+def test_summary_fits_the_width(width: int, stopped: bool) -> None:
+    """Every summary line fits the console, with the lines table too."""
+    stats, lines = stopped_run() if stopped else (summary_stats(), Accounting(LineCounts()))
+    text = text_of(render_summary(stats, 2.0, lines=lines, width=width), width)
     assert all(len(row) <= width for row in text.splitlines())
 
 

@@ -74,6 +74,7 @@ def _overall_numbers(snapshot: Snapshot) -> Text:
     parts = [
         ("ok ", f"{snapshot.ok:,}", "green"),
         ("failed ", f"{snapshot.failed:,}", "red" if snapshot.failed else ""),
+        *([("skipped ", f"{snapshot.skipped:,}", "")] if snapshot.skipped else []),
         ("", human_bytes(snapshot.bytes), ""),
         ("", f"{snapshot.done / elapsed:,.1f} URLs/s", ""),
         ("", human_bytes(snapshot.bytes / elapsed) + "/s", ""),

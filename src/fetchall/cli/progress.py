@@ -49,6 +49,7 @@ class Snapshot:
     total: int | None
     ok: int
     failed: int
+    skipped: int
     bytes: int
     elapsed: float
 
@@ -133,6 +134,7 @@ class ProgressState:
             total=self._total,
             ok=self._stats.ok,
             failed=self._stats.failed,
+            skipped=self._stats.skipped,
             bytes=self._bytes,
             elapsed=now - self._started,
         )

@@ -63,7 +63,8 @@ class CsvWriter:
 
 
 class TextWriter:
-    """One aligned line per record for people: status, bytes, seconds, URL, error."""
+    """One aligned line per record for people: status (``skip`` when the file was already
+    saved, ``---`` when no response arrived), bytes, seconds, URL, error."""
 
     def __init__(self, out: BinaryIO, *, color: bool) -> None:
         self._out = out
@@ -71,7 +72,7 @@ class TextWriter:
 
     def write(self, record: Record) -> None:
         """Write one record and flush it."""
-        status = "---" if record["status"] is None else str(record["status"])
+        status = "skip" if record["skipped"] else record["status"] or "---"
         text = f"{status:>3} {record['bytes']:>12} {record['elapsed']:>9.3f}s  {record['url']}"
         if record["error"] is not None:
             text += f"  [{record['error_kind']}] {record['error']}"
