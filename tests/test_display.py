@@ -12,8 +12,8 @@ from rich.console import Console
 
 from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Response
 from fetchall._input import LineCounts
-from fetchall.cli.display import render_live
-from fetchall.cli.progress import ProgressState, Snapshot
+from fetchall.cli.display import print_failures, render_live
+from fetchall.cli.progress import FailureLine, ProgressState, Snapshot
 from fetchall.cli.stats import Accounting, LatencyHistogram, RunStats
 from fetchall.cli.summary import render_summary
 from fetchall.cli.units import human_bytes, human_duration, shorten
@@ -129,8 +129,71 @@ def test_failures_are_kept_for_printing_above_the_display() -> None:
     state.on_finish(finish(line("https://a.test/"), 503, 0, ErrorKind.HTTP_STATUS))
     state.on_finish(finish(line("https://b.test/"), None, 0, ErrorKind.DNS))
     state.on_finish(finish(line("https://c.test/"), 200))
-    assert state.take_failures() == (["503 https://a.test/", "dns https://b.test/"], 0)
+    assert state.take_failures() == (
+        [
+            FailureLine("503", "https://a.test/", "http_status happened"),
+            FailureLine("dns", "https://b.test/", "dns happened"),
+        ],
+        0,
+    )
     assert state.take_failures() == ([], 0)
+
+
+def printed_failures(failures: list[FailureLine], width: int) -> list[str]:
+    """What the display prints above itself for ``failures``, at ``width`` columns."""
+    state = ProgressState(RunStats(), Clock())
+    for failure in failures:
+        error = FetchError(ErrorKind.CONNECT, failure.message)
+        state.on_finish(FetchResult(line(failure.url), Err(error), 0.1, 1))
+    console = Console(width=width, record=True, force_terminal=True, color_system=None)
+    console.file = open("/dev/null", "w")  # noqa: SIM115 - closed below
+    print_failures(console, state)
+    console.file.close()
+    return [row.rstrip() for row in console.export_text().splitlines()]
+
+
+@pytest.mark.parametrize("width", [80, 40])
+def test_failure_lines_carry_their_message_shortened_to_fit(width: int) -> None:
+    """A failure line shows kind, URL and message on one line; when they do not fit, the
+    URL is shortened in the middle and the message cut at its end, keeping both in view."""
+    url = "http://very-long-host-name.example.test/some/deep/path/to/a/file.bin"
+    short, long = printed_failures(
+        [
+            FailureLine("connect", "http://a.test/", "refused by a:80"),
+            FailureLine("connect", url, "connection refused by very-long-host-name:80"),
+        ],
+        width,
+    )
+    assert short == "connect http://a.test/  refused by a:80"
+    assert len(long) <= width
+    assert long.startswith("connect http://ver")
+    assert "e.bin  connection re" in long
+    assert long.endswith("…")
+
+
+@pytest.mark.parametrize("width", [80, 40])
+def test_a_row_waiting_to_retry_shows_the_wait_not_the_transfer(width: int) -> None:
+    """While waiting for attempt 3, the row counts down instead of showing the failed
+    attempt's bytes and rate; once attempt 3 starts, its own figures are back."""
+    clock = Clock()
+    state = ProgressState(RunStats(), clock)
+    current = line("https://flaky.test/api")
+    state.on_start(current, 2)
+    state.on_headers(current, 503)
+    state.on_bytes(current, 2048)
+    state.on_retry_wait(current, 3, 2.1)
+    row = text_of(render_live(state.snapshot(5), width, 24), width).splitlines()[0]
+    assert row.startswith("503")
+    assert "retry in 2.1s (#3)" in row
+    assert "2.0 KiB" not in row
+    assert row.rstrip().endswith("t/api")  # shortened in the middle at 40 columns
+    assert len(row) <= width
+    clock.now += 1.5
+    assert "retry in 0.6s (#3)" in text_of(render_live(state.snapshot(5), width, 24), width)
+    state.on_start(current, 3)
+    row = text_of(render_live(state.snapshot(5), width, 24), width).splitlines()[0]
+    assert "retry in" not in row
+    assert "#3 https://flaky" in row
 
 
 @pytest.mark.parametrize("width", [80, 40])
