@@ -148,6 +148,10 @@ def _output_format(options: Options) -> OutputFormat:
 def _settings(options: Options) -> Settings:
     if options.http2 and importlib.util.find_spec("h2") is None:
         raise UsageError("--http2", "needs the http2 extra: pip install 'fetchall[http2]'")
+    if _is_socks(options.proxy) and importlib.util.find_spec("socksio") is None:
+        raise UsageError(
+            "--proxy", "a SOCKS proxy needs the socks extra: pip install 'fetchall[socks]'"
+        )
     if options.transport not in ("fast", "httpx"):
         raise UsageError("--transport", "must be fast or httpx")
     if options.skip_existing and options.output_dir is None:
@@ -183,6 +187,11 @@ def _settings(options: Options) -> Settings:
         sha256=options.sha256,
         transport=options.transport,
     )
+
+
+def _is_socks(proxy: str | None) -> bool:
+    """Whether ``proxy`` names a SOCKS proxy (socks5://, socks5h://)."""
+    return proxy is not None and proxy.lower().startswith("socks")
 
 
 def _body(options: Options) -> bytes | None:
