@@ -96,8 +96,11 @@ async def attempt(
     body = _NO_BODY if settings.body is None else httpx.ByteStream(settings.body)
     try:
         async with Deadline(loop, settings.timeout):
-            request = _new_request(client, settings.method, url, body)
-            response = await _follow(client, request, settings, partial)
+            response = await client.send(
+                _new_request(client, settings.method, url, body), stream=True
+            )
+            if response.next_request is not None and settings.follow_redirects:
+                response = await _follow(client, response, settings, partial)
             try:
                 _take_head(response, settings, partial)
                 reason = await _receive(response, settings, partial, progress, sink)
@@ -125,14 +128,13 @@ async def attempt(
 
 
 async def _follow(
-    client: httpx.AsyncClient, request: httpx.Request, settings: Settings, partial: _Partial
+    client: httpx.AsyncClient, response: httpx.Response, settings: Settings, partial: _Partial
 ) -> httpx.Response:
-    """Send ``request`` and follow its redirects as far as ``settings`` allow, counting
-    them in ``partial``; the last response, its body unread."""
-    response = await client.send(request, stream=True)
+    """Follow the redirect ``response`` and those after it as far as ``settings`` allow,
+    counting them in ``partial``; the last response, its body unread. (Called only for a
+    redirect, so that other responses cost no extra coroutine.)"""
     while (
-        settings.follow_redirects
-        and response.next_request is not None
+        response.next_request is not None
         and partial.redirects < settings.max_redirects
         and is_followed(response.next_request)
     ):
