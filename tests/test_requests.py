@@ -76,6 +76,13 @@ def test_a_header_overrides_the_content_type(fresh_server: TestServer) -> None:
     assert [name.lower() for name in raw].count("content-type") == 1
 
 
+def test_a_header_replaces_a_default_whatever_its_case(fresh_server: TestServer) -> None:
+    """-H 'user-agent: …' replaces fetchall's User-Agent: one field is sent, not two."""
+    one_record("-H", "user-agent: mine/1.0", url=fresh_server.url("/echo"))
+    (*_, (_, _, raw, _)) = fresh_server.exchanges
+    assert [value for name, value in raw.items() if name.lower() == "user-agent"] == ["mine/1.0"]
+
+
 def test_data_binary_sends_the_file_exactly(fresh_server: TestServer, tmp_path: Path) -> None:
     """--data-binary @FILE sends every byte: NULs, CRLFs, invalid UTF-8."""
     payload = b"\x00one\r\ntwo\n\xff\xfe\r\n\x00"

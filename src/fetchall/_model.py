@@ -5,7 +5,8 @@
 - ``Ok(value) | Err(error)``: how a fetch ends; nothing raises across a task.
 - ``ErrorKind``: the closed set of ways a URL can fail, carried in ``FetchError``:
 
-    invalid_url          the line is not an http(s) URL, or not valid UTF-8
+    invalid_url          the line is not an http(s) URL, or not valid UTF-8; or a redirect
+                         leads to another scheme
     dns                  the host name did not resolve
     connect              refused, unreachable, or reset before the request was sent
     tls                  the TLS handshake or certificate check failed

@@ -61,7 +61,7 @@ def _row(row: RowView, width: int) -> Text:
     return text
 
 
-def failure_line(failure: FailureLine, width: int) -> Text:
+def _failure_line(failure: FailureLine, width: int) -> Text:
     """``label URL  message`` in ``width`` columns: the URL shortened in the middle so
     that the message keeps at least half the room, then the message cut at its end."""
     message = " ".join(failure.message.split())
@@ -159,7 +159,7 @@ def print_failures(console: Console, state: ProgressState) -> None:
     one line each (``print`` would wrap a lone Text whatever its ``no_wrap``)."""
     failures, dropped = state.take_failures()
     for failure in failures[:MAX_FAILURE_LINES_PER_REFRESH]:
-        console.print(failure_line(failure, console.width), no_wrap=True, overflow="ellipsis")
+        console.print(_failure_line(failure, console.width), no_wrap=True, overflow="ellipsis")
     dropped += max(0, len(failures) - MAX_FAILURE_LINES_PER_REFRESH)
     if dropped:
         console.print(Text(f"… and {dropped:,} more failures", style="red dim"))
