@@ -27,6 +27,10 @@ It runs its own event loop in a thread and answers by path:
     /cookie[?then=P]  200 with a Set-Cookie header (or a 302 to P that sets it)
     /echo             200 with a JSON body: the request's method and headers
                       (``last_request[path]`` keeps the method and headers for every path)
+    /goto/CODE?to=P   that status (a redirect) with Location: P (default /echo)
+
+A request body (by its Content-Length) is read, and ``exchanges`` keeps every request's
+method, path, headers and body, in order of arrival.
 
 A route's first ``/`` may also be written ``_`` or ``%2F`` (``/bytes_7`` is ``/bytes/7``),
 and anything after a route's number is ignored (``/bytes/7/more`` is ``/bytes/7``).
@@ -63,6 +67,7 @@ class TestServer:
         self.requests: Counter[str] = Counter()
         self.arrivals: list[tuple[str, float]] = []
         self.last_request: dict[str, tuple[str, dict[str, str]]] = {}
+        self.exchanges: list[tuple[str, str, dict[str, str], bytes]] = []
         self._flaky: Counter[str] = Counter()
         self._ssl = ssl_context
         self.in_flight = 0
@@ -94,6 +99,7 @@ class TestServer:
             self.arrivals.clear()
             self.connections = 0
             self.last_request.clear()
+            self.exchanges.clear()
             self.peak_in_flight = self.in_flight
 
     def _serve(self) -> None:
@@ -139,6 +145,8 @@ class TestServer:
         request_line, *header_lines = head.rstrip("\r\n").split("\r\n")
         method, target, _ = request_line.split(" ", 2)
         headers = dict(line.split(": ", 1) for line in header_lines if ": " in line)
+        lengths = [value for name, value in headers.items() if name.lower() == "content-length"]
+        body = await reader.readexactly(int(lengths[0])) if lengths else b""
         if method == "HEAD":
             writer = _HeadWriter(writer)
         parts = urlsplit(target)
@@ -148,6 +156,7 @@ class TestServer:
             self.requests[path] += 1
             self.arrivals.append((target, time.monotonic()))
             self.last_request[path] = (method, headers)
+            self.exchanges.append((method, path, headers, body))
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
@@ -183,6 +192,9 @@ class TestServer:
                 _respond(writer, 200, b"arrived\n")
             else:
                 _respond(writer, 302, b"", {"Location": f"/redirect/{hops - 1}"})
+        elif name == "goto":
+            target = query.get("to", ["/echo"])[0]
+            _respond(writer, int(arg), b"moved\n", {"Location": target})
         elif name == "loop":
             _respond(writer, 302, b"", {"Location": "/loop"})
         elif name == "stall":

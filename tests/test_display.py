@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 import pytest
 from rich.console import Console
 
 from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Response
-from fetchall.cli.display import render_live
-from fetchall.cli.progress import ProgressState, Snapshot
-from fetchall.cli.stats import LatencyHistogram, RunStats
+from fetchall._input import LineCounts
+from fetchall.cli.display import print_failures, render_live
+from fetchall.cli.progress import FailureLine, ProgressState, Snapshot
+from fetchall.cli.stats import Accounting, LatencyHistogram, RunStats
 from fetchall.cli.summary import render_summary
 from fetchall.cli.units import human_bytes, human_duration, shorten
 
@@ -127,8 +129,71 @@ def test_failures_are_kept_for_printing_above_the_display() -> None:
     state.on_finish(finish(line("https://a.test/"), 503, 0, ErrorKind.HTTP_STATUS))
     state.on_finish(finish(line("https://b.test/"), None, 0, ErrorKind.DNS))
     state.on_finish(finish(line("https://c.test/"), 200))
-    assert state.take_failures() == (["503 https://a.test/", "dns https://b.test/"], 0)
+    assert state.take_failures() == (
+        [
+            FailureLine("503", "https://a.test/", "http_status happened"),
+            FailureLine("dns", "https://b.test/", "dns happened"),
+        ],
+        0,
+    )
     assert state.take_failures() == ([], 0)
+
+
+def printed_failures(failures: list[FailureLine], width: int) -> list[str]:
+    """What the display prints above itself for ``failures``, at ``width`` columns."""
+    state = ProgressState(RunStats(), Clock())
+    for failure in failures:
+        error = FetchError(ErrorKind.CONNECT, failure.message)
+        state.on_finish(FetchResult(line(failure.url), Err(error), 0.1, 1))
+    console = Console(width=width, record=True, force_terminal=True, color_system=None)
+    console.file = open("/dev/null", "w")  # noqa: SIM115 - closed below
+    print_failures(console, state)
+    console.file.close()
+    return [row.rstrip() for row in console.export_text().splitlines()]
+
+
+@pytest.mark.parametrize("width", [80, 40])
+def test_failure_lines_carry_their_message_shortened_to_fit(width: int) -> None:
+    """A failure line shows kind, URL and message on one line; when they do not fit, the
+    URL is shortened in the middle and the message cut at its end, keeping both in view."""
+    url = "http://very-long-host-name.example.test/some/deep/path/to/a/file.bin"
+    short, long = printed_failures(
+        [
+            FailureLine("connect", "http://a.test/", "refused by a:80"),
+            FailureLine("connect", url, "connection refused by very-long-host-name:80"),
+        ],
+        width,
+    )
+    assert short == "connect http://a.test/  refused by a:80"
+    assert len(long) <= width
+    assert long.startswith("connect http://ver")
+    assert "e.bin  connection re" in long
+    assert long.endswith("…")
+
+
+@pytest.mark.parametrize("width", [80, 40])
+def test_a_row_waiting_to_retry_shows_the_wait_not_the_transfer(width: int) -> None:
+    """While waiting for attempt 3, the row counts down instead of showing the failed
+    attempt's bytes and rate; once attempt 3 starts, its own figures are back."""
+    clock = Clock()
+    state = ProgressState(RunStats(), clock)
+    current = line("https://flaky.test/api")
+    state.on_start(current, 2)
+    state.on_headers(current, 503)
+    state.on_bytes(current, 2048)
+    state.on_retry_wait(current, 3, 2.1)
+    row = text_of(render_live(state.snapshot(5), width, 24), width).splitlines()[0]
+    assert row.startswith("503")
+    assert "retry in 2.1s (#3)" in row
+    assert "2.0 KiB" not in row
+    assert row.rstrip().endswith("t/api")  # shortened in the middle at 40 columns
+    assert len(row) <= width
+    clock.now += 1.5
+    assert "retry in 0.6s (#3)" in text_of(render_live(state.snapshot(5), width, 24), width)
+    state.on_start(current, 3)
+    row = text_of(render_live(state.snapshot(5), width, 24), width).splitlines()[0]
+    assert "retry in" not in row
+    assert "#3 https://flaky" in row
 
 
 @pytest.mark.parametrize("width", [80, 40])
@@ -164,7 +229,7 @@ def summary_stats() -> RunStats:
 
 def test_summary_shows_counts_classes_kinds_bytes_and_latency() -> None:
     """The summary's content, as plain text."""
-    text = text_of(render_summary(summary_stats(), 2.0, interrupted=False, width=80))
+    text = text_of(render_summary(summary_stats(), 2.0, lines=Accounting(LineCounts()), width=80))
     assert "done: 10 URLs in 2.00s: 8 ok, 2 failed" in text
     assert "status 2xx   8  80.0%" in text
     assert "status 4xx   1  10.0%" in text
@@ -180,7 +245,9 @@ def test_summary_shows_counts_classes_kinds_bytes_and_latency() -> None:
 
 def test_summary_says_when_interrupted() -> None:
     """An interrupted run's summary says so."""
-    text = text_of(render_summary(summary_stats(), 1.0, interrupted=True, width=80))
+    counts = LineCounts(read=10)
+    lines = Accounting(counts, unread=0, stop="interrupted")
+    text = text_of(render_summary(summary_stats(), 1.0, lines=lines, width=80))
     assert text.startswith("interrupted after 10 URLs")
 
 
@@ -189,15 +256,56 @@ def test_summary_lists_the_slowest_first() -> None:
     stats = RunStats()
     for i in range(9):
         stats.add(FetchResult(line(f"https://s{i}.test/"), Ok(Response(200, "u", 1, None)), i, 1))
-    text = text_of(render_summary(stats, 10, interrupted=False, width=80))
+    text = text_of(render_summary(stats, 10, lines=Accounting(LineCounts()), width=80))
     listed = [row.split()[1] for row in text.splitlines() if "https://s" in row]
     assert listed == [f"https://s{i}.test/" for i in (8, 7, 6, 5, 4)]
 
 
+def stopped_run() -> tuple[RunStats, Accounting]:
+    """10 results (one skipped) of 40 lines: 2 resumed, 3 duplicates, 4 in other shards,
+    21 not started (6 read, 15 never read)."""
+    stats = summary_stats()
+    stats.add(FetchResult(line("https://saved.test/"), Ok(None), 0.0, 0, path="o/saved"))
+    counts = LineCounts(read=25, other_shard=4, already_done=2, duplicate=3)
+    failure = stats.first_failures[0]
+    lines = Accounting(counts, unread=15, stop="stopped at the first failure", failed_line=failure)
+    return stats, lines
+
+
+def test_summary_accounts_for_every_line() -> None:
+    """The lines table: each way a line can end, adding up to the lines of the input,
+    and the line whose failure stopped the run."""
+    stats, lines = stopped_run()
+    text = text_of(render_summary(stats, 2.0, lines=lines, width=100), 100)
+    assert text.startswith(
+        "stopped at the first failure after 11 URLs in 2.00s: 8 ok, 2 failed, 1 skipped"
+    )
+    assert "stopped after the failure of t:1 (http_status): https://missing.test/" in text
+    rows = {
+        label: int(count)
+        for label, count in re.findall(r"^ *([a-z ]+?) +(\d+)(?:  |$)", text, re.MULTILINE)
+    }
+    assert rows["lines"] == 40
+    assert (rows["ok"], rows["failed"], rows["skipped"]) == (8, 2, 1)
+    assert (rows["already done"], rows["duplicates"], rows["other shards"]) == (2, 3, 4)
+    assert rows["not started"] == 40 - 8 - 2 - 1 - 2 - 3 - 4
+
+
+def test_summary_of_an_unread_rest_says_so() -> None:
+    """When the rest of the input could not be counted, the summary says it was not read."""
+    stats = summary_stats()
+    lines = Accounting(LineCounts(read=12), unread=None, stop="interrupted")
+    text = text_of(render_summary(stats, 1.0, lines=lines, width=80))
+    assert re.search(r"^ lines +12 +the rest of the input was not read", text, re.MULTILINE)
+    assert re.search(r"^  not started +2 +interrupted", text, re.MULTILINE)
+
+
 @pytest.mark.parametrize("width", [80, 40])
-def test_summary_fits_the_width(width: int) -> None:
-    """Every summary line fits the console."""
-    text = text_of(render_summary(summary_stats(), 2.0, interrupted=False, width=width), width)
+@pytest.mark.parametrize("stopped", [False, True])
+def test_summary_fits_the_width(width: int, stopped: bool) -> None:
+    """Every summary line fits the console, with the lines table too."""
+    stats, lines = stopped_run() if stopped else (summary_stats(), Accounting(LineCounts()))
+    text = text_of(render_summary(stats, 2.0, lines=lines, width=width), width)
     assert all(len(row) <= width for row in text.splitlines())
 
 

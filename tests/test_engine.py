@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -101,7 +102,7 @@ async def test_every_line_gets_exactly_one_result(server: TestServer) -> None:
     [
         ("/status/404", ErrorKind.HTTP_STATUS, 404),
         ("/status/500", ErrorKind.HTTP_STATUS, 500),
-        ("/loop", ErrorKind.TOO_MANY_REDIRECTS, None),
+        ("/loop", ErrorKind.TOO_MANY_REDIRECTS, 302),
         ("/close", ErrorKind.PROTOCOL, None),
         ("/garbage", ErrorKind.PROTOCOL, None),
         ("/short", ErrorKind.READ, 200),
@@ -166,3 +167,22 @@ async def test_lines_waiting_for_a_busy_host_are_bounded(server: TestServer) -> 
     await anext(results)
     assert source.pulled <= 2 + 4 * 2 + 1  # in flight, waiting room, and the line at the door
     assert len([result async for result in results]) == 59
+
+
+class RetryWaits(NullObserver):
+    """Records each wait the engine announces before a retry."""
+
+    def __init__(self) -> None:
+        self.waits: list[tuple[str, int, float]] = []
+
+    def on_retry_wait(self, line: Line, attempt: int, seconds: float) -> None:
+        self.waits.append((line.text, attempt, seconds))
+
+
+async def test_the_observer_is_told_of_each_wait_before_a_retry(server: TestServer) -> None:
+    """503 twice (Retry-After: 0), then 200: the waits before attempts 2 and 3."""
+    url = server.url(f"/flaky?key={uuid.uuid4().hex}&times=2&status=503&retry_after=0")
+    observer = RetryWaits()
+    (result,) = await collect([url], Settings(retries=3), observer)
+    assert (isinstance(result.outcome, Ok), result.attempts) == (True, 3)
+    assert observer.waits == [(url, 2, 0.0), (url, 3, 0.0)]

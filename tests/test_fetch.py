@@ -57,7 +57,7 @@ async def test_success_counts_the_body_bytes() -> None:
     """A 200 is Ok with the status, byte count and content type."""
     router = respx.MockRouter()
     router.get(URL).respond(200, content=b"x" * 1234, headers={"Content-Type": "text/html"})
-    assert await fetch(router) == Ok(Response(200, URL, 1234, "text/html"))
+    assert await fetch(router) == Ok(Response(200, URL, 1234, "text/html", content_length=1234))
 
 
 async def test_bytes_are_counted_after_content_decoding() -> None:
@@ -92,7 +92,8 @@ async def test_redirects_are_followed_to_the_final_url() -> None:
     router = respx.MockRouter()
     router.get(URL).respond(302, headers={"Location": "http://site.test/moved"})
     router.get("http://site.test/moved").respond(200, content=b"here")
-    assert await fetch(router) == Ok(Response(200, "http://site.test/moved", 4, None))
+    expected = Response(200, "http://site.test/moved", 4, None, redirects=1, content_length=4)
+    assert await fetch(router) == Ok(expected)
 
 
 async def test_a_redirect_loop_is_too_many_redirects() -> None:
@@ -112,7 +113,7 @@ async def test_an_error_status_is_an_err_that_keeps_the_response() -> None:
     assert isinstance(result, Err)
     assert result.error.kind is ErrorKind.HTTP_STATUS
     assert result.error.message == "HTTP 404 Not Found"
-    assert result.error.response == Response(404, URL, 8, None)
+    assert result.error.response == Response(404, URL, 8, None, content_length=8)
 
 
 async def test_a_3xx_without_location_is_ok() -> None:
@@ -122,6 +123,23 @@ async def test_a_3xx_without_location_is_ok() -> None:
     result = await fetch(router)
     assert isinstance(result, Ok)
     assert result.value.status == 304
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [(b"42", 42), (b"0", 0), (None, None), (b"12abc", None), (b"-1", None), (b"\xb2", None)],
+)
+async def test_content_length_is_a_number_or_none(
+    declared: bytes | None, expected: int | None
+) -> None:
+    """The declared Content-Length of a HEAD response, or None when absent or not a number
+    (a superscript two, latin-1 0xB2, is a digit to ``str.isdigit`` but not to ``int``)."""
+    router = respx.MockRouter()
+    headers = [] if declared is None else [(b"Content-Length", declared)]
+    router.head(URL).respond(200, headers=headers)
+    result = await fetch(router, settings=Settings(method="HEAD", max_size=10))
+    assert isinstance(result, Ok)
+    assert result.value.content_length == expected
 
 
 def self_signed() -> ssl.SSLCertVerificationError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from fetchall import StopReason
 from fetchall._input import Shard
 from fetchall._origin import Origin
 from fetchall.cli.environment import Environment
+from fetchall.cli.options import MAX_BODY_BYTES
 from fetchall.cli.plan import Options, UsageError, make_plan
 from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status, exit_statuses_help
 from fetchall.cli.writers import OutputFormat
@@ -21,9 +23,9 @@ DEFAULTS = Options(
     quiet=False, no_color=False, progress=None, timeout=None, connect_timeout=10.0,
     speed_limit="1024", speed_time=30.0,
     retries=2, max_retry_wait=60.0, fail_fast=False, per_host=0, rate=None, host_rate=None,
-    method="GET", header=None, user_agent=None, max_redirects=10, no_follow=False,
-    max_size=None, http2=False, insecure=False, cacert=None, proxy=None, output_dir=None,
-    skip_existing=False, sha256=False, resume=None, unique=False, shard=None,
+    method=None, header=None, data=None, data_binary=None, user_agent=None, max_redirects=10,
+    no_follow=False, max_size=None, http2=False, insecure=False, cacert=None, proxy=None,
+    output_dir=None, skip_existing=False, sha256=False, resume=None, unique=False, shard=None,
     transport="fast", debug=False,
 )  # fmt: skip
 
@@ -76,6 +78,50 @@ def test_values_that_cannot_be_used_name_their_option(
     with pytest.raises(UsageError, match=words) as raised:
         plan(**changes)
     assert raised.value.param == param
+
+
+def test_a_body_implies_post_unless_a_method_is_given(tmp_path: Path) -> None:
+    """-d and --data-binary make the body (curl's way) and POST; -X still wins."""
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(b"a\r\nb\x00\n")
+    assert (plan().settings.method, plan().settings.body) == ("GET", None)
+    assert (plan(data=["a=1", "b=2"]).settings.method, plan(data=["a=1", "b=2"]).settings.body) == (
+        "POST",
+        b"a=1&b=2",
+    )
+    assert plan(data=[f"@{raw}"]).settings.body == b"ab\x00"
+    assert plan(data_binary=[f"@{raw}"]).settings.body == b"a\r\nb\x00\n"
+    assert plan(data=["x"], method="put").settings.method == "PUT"
+
+
+@pytest.mark.parametrize(
+    ("changes", "param", "words"),
+    [
+        ({"data": ["@-"]}, "--data", "stdin may carry the URLs"),
+        ({"data_binary": ["@-"]}, "--data-binary", "stdin may carry the URLs"),
+        ({"data_binary": ["@/no/such/file"]}, "--data-binary", "cannot read /no/such/file"),
+        ({"data": ["a"], "data_binary": ["b"]}, "--data-binary", "cannot be combined"),
+        ({"data": ["a"], "method": "head"}, "--method", "HEAD cannot send a body"),
+    ],
+)
+def test_bodies_that_cannot_be_sent_are_usage_errors(
+    changes: dict[str, object], param: str, words: str
+) -> None:
+    """A body from stdin, an unreadable file, two kinds of body, or HEAD with a body."""
+    with pytest.raises(UsageError, match=words) as raised:
+        plan(**changes)
+    assert raised.value.param == param
+
+
+def test_a_body_over_the_limit_is_refused(tmp_path: Path) -> None:
+    """A file larger than the body limit is refused before anything is read in full."""
+    big = tmp_path / "big.bin"
+    with big.open("wb") as file:
+        file.truncate(MAX_BODY_BYTES + 1)
+    with pytest.raises(UsageError, match="16 MiB"):
+        plan(data_binary=[f"@{big}"])
+    big.write_bytes(b"x" * MAX_BODY_BYTES)
+    assert len(plan(data_binary=[f"@{big}"]).settings.body or b"") == MAX_BODY_BYTES
 
 
 def test_no_source_means_stdin_unless_it_is_a_terminal() -> None:

@@ -211,3 +211,14 @@ def test_head_saves_nothing(server: TestServer, tmp_path: Path) -> None:
     """A HEAD request has no body to save."""
     (record,) = saved(server, tmp_path / "o", "/bytes/10", extra=("-X", "HEAD"))
     assert (record["ok"], record["path"]) == (True, None)
+
+
+def test_output_dir_naming_a_file_is_not_a_directory(server: TestServer, tmp_path: Path) -> None:
+    """-o naming an existing regular file is a usage error that says so (not "File exists")."""
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me\n")
+    result = invoke("-o", str(taken), "-", stdin=server.url("/bytes/3") + "\n")
+    assert result.exit_code == 2
+    assert f"cannot use {taken}: not a directory" in result.stderr
+    assert "File exists" not in result.stderr
+    assert taken.read_text() == "keep me\n"

@@ -5,7 +5,8 @@
 - ``Ok(value) | Err(error)``: how a fetch ends; nothing raises across a task.
 - ``ErrorKind``: the closed set of ways a URL can fail, carried in ``FetchError``:
 
-    invalid_url          the line is not an http(s) URL, or not valid UTF-8
+    invalid_url          the line is not an http(s) URL, or not valid UTF-8; or a redirect
+                         leads to another scheme
     dns                  the host name did not resolve
     connect              refused, unreachable, or reset before the request was sent
     tls                  the TLS handshake or certificate check failed
@@ -84,6 +85,14 @@ class Response:
     """The Content-Type field, or None when absent."""
     retry_after: float | None = None
     """Seconds the server asked to wait before another try (Retry-After), if it did."""
+    location: str | None = None
+    """Where this response redirects to (its Location, made absolute) when that redirect
+    was not followed: not asked to, too many, or a scheme other than http(s); else None."""
+    redirects: int = 0
+    """Redirects followed to reach this response."""
+    content_length: int | None = None
+    """The declared Content-Length in bytes (also for HEAD), or None when absent or not a
+    number."""
 
 
 @dataclass(frozen=True, slots=True)

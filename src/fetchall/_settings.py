@@ -59,6 +59,11 @@ class Settings:
     """The request method, upper-case as sent."""
     headers: tuple[tuple[str, str], ...] = ()
     """(name, value) fields sent with every request, replacing defaults of the same name."""
+    body: bytes | None = None
+    """Sent with every request, again on each retry and after a 307 or 308 redirect (not
+    after one that turns the method into GET), with Content-Length and, unless ``headers``
+    name one, ``Content-Type: application/x-www-form-urlencoded``. The method stays
+    ``method`` (the command line implies POST)."""
     user_agent: str | None = None
     """None sends ``fetchall/<version>``."""
     http2: bool = False

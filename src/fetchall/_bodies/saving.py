@@ -4,6 +4,7 @@ and renamed into place only once complete; a failed fetch leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import secrets
@@ -17,10 +18,13 @@ class Saver:
     """Places bodies under one folder. Two URLs never overwrite each other in a run: a
     name already written in this run (or a folder) gets the URL's hash as a suffix.
 
-    Making one creates the folder; OSError when it cannot be."""
+    Making one creates the folder; OSError when it cannot be (NotADirectoryError, "not a
+    directory", when a file has its name)."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", folder)
         os.makedirs(folder, exist_ok=True)
         self._real_folder = os.path.realpath(folder)
         self._started_ns = time.time_ns()

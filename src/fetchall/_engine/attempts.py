@@ -71,9 +71,9 @@ class Attempts:
             outcome = await self._attempt(flight)
             match outcome:
                 case Err(error) if flight.attempts <= settings.retries and is_transient(error):
-                    await asyncio.sleep(
-                        retry_delay(error, flight.attempts, settings.max_retry_wait)
-                    )
+                    delay = retry_delay(error, flight.attempts, settings.max_retry_wait)
+                    flight.observer.on_retry_wait(flight.line, flight.attempts + 1, delay)
+                    await asyncio.sleep(delay)
                 case _:
                     return outcome
 

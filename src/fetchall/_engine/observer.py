@@ -16,6 +16,9 @@ class Observer(Protocol):
     def on_headers(self, line: Line, status: int) -> None:
         """The response headers for ``line`` arrived."""
 
+    def on_retry_wait(self, line: Line, attempt: int, seconds: float) -> None:
+        """Attempt number ``attempt`` for ``line`` starts after a wait of ``seconds``."""
+
     def on_bytes(self, line: Line, count: int) -> None:
         """``count`` more body bytes (after content decoding) arrived for ``line``."""
 
@@ -33,6 +36,9 @@ class NullObserver:
         """Ignore."""
 
     def on_headers(self, line: Line, status: int) -> None:
+        """Ignore."""
+
+    def on_retry_wait(self, line: Line, attempt: int, seconds: float) -> None:
         """Ignore."""
 
     def on_bytes(self, line: Line, count: int) -> None:

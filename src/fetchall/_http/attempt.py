@@ -12,6 +12,7 @@ import httpx
 
 from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
 from fetchall._http.errors import classify, speaks_plain_http
+from fetchall._http.redirects import discard, is_followed
 from fetchall._http.retry_after import parse_retry_after
 from fetchall._http.urls import make_url
 from fetchall._model import BodyWriteError, Err, ErrorKind, FetchError, Ok, Response, Result
@@ -47,12 +48,22 @@ class _Partial:
     received: int = 0
     content_type: str | None = None
     retry_after: float | None = None
+    location: str | None = None
+    redirects: int = 0
+    content_length: int | None = None
 
     def response(self) -> Response | None:
         if self.status is None:
             return None
         return Response(
-            self.status, self.final_url, self.received, self.content_type, self.retry_after
+            self.status,
+            self.final_url,
+            self.received,
+            self.content_type,
+            self.retry_after,
+            location=self.location,
+            redirects=self.redirects,
+            content_length=self.content_length,
         )
 
 
@@ -65,6 +76,14 @@ class _TooLarge(Exception):
     """The body is over the size limit."""
 
 
+class _NotFollowed(Exception):
+    """A redirect was to be followed and is not: one too many, or not to http(s)."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 async def attempt(
     client: httpx.AsyncClient,
     url: str,
@@ -75,15 +94,21 @@ async def attempt(
     https_assumed: bool = False,
 ) -> Result[Response, FetchError]:
     """Make one attempt at ``url`` (redirects followed as ``settings`` say), within the
-    hard deadline and above the minimum speed the settings give: stream and count its body
-    into ``sink`` when the status is below 400 (and finish it when whole), and return what
-    happened. ``loop`` is the running loop (asking for it costs a system call: see
-    ``deadline``)."""
+    hard deadline and above the minimum speed the settings give, sending ``settings.body``
+    if any: stream and count its body into ``sink`` when the status is below 400 (and
+    finish it when whole), and return what happened. ``loop`` is the running loop (asking
+    for it costs a system call: see ``deadline``)."""
     partial = _Partial(url)
+    body = _NO_BODY if settings.body is None else httpx.ByteStream(settings.body)
     try:
         async with _deadline(loop, settings), _speed_guard(loop, settings, partial):
-            response = await client.send(_new_request(client, settings.method, url), stream=True)
+            response = await client.send(
+                _new_request(client, settings.method, url, body), stream=True
+            )
+            if response.next_request is not None and settings.follow_redirects:
+                response = await _follow(client, response, settings, partial)
             try:
+                _take_head(response, settings, partial)
                 reason = await _receive(response, settings, partial, progress, sink)
             finally:
                 await response.aclose()
@@ -94,6 +119,8 @@ async def attempt(
         return Err(FetchError(ErrorKind.TIMEOUT, message, partial.response()))
     except _TooLarge as exc:
         return Err(FetchError(ErrorKind.TOO_LARGE, str(exc), partial.response()))
+    except _NotFollowed as exc:
+        return Err(FetchError(exc.kind, str(exc), partial.response()))
     except BodyWriteError as exc:
         return Err(FetchError(ErrorKind.WRITE, str(exc), partial.response()))
     except (httpx.RequestError, httpx.InvalidURL, OSError) as exc:
@@ -110,6 +137,46 @@ async def attempt(
     return Ok(fetched)
 
 
+async def _follow(
+    client: httpx.AsyncClient, response: httpx.Response, settings: Settings, partial: _Partial
+) -> httpx.Response:
+    """Follow the redirect ``response`` and those after it as far as ``settings`` allow,
+    counting them in ``partial``; the last response, its body unread. (Called only for a
+    redirect, so that other responses cost no extra coroutine.)"""
+    while (
+        response.next_request is not None
+        and partial.redirects < settings.max_redirects
+        and is_followed(response.next_request)
+    ):
+        request = response.next_request
+        await discard(response)
+        partial.redirects += 1
+        partial.final_url = str(request.url)
+        response = await client.send(request, stream=True)
+    return response
+
+
+def _take_head(response: httpx.Response, settings: Settings, partial: _Partial) -> None:
+    """Keep what the last response's head says in ``partial``; raises ``_NotFollowed``
+    when it is a redirect that was to be followed but is not."""
+    partial.status = response.status_code
+    partial.final_url = str(response.url)
+    partial.content_type = response.headers.get("content-type")
+    partial.content_length = _declared_length(response)
+    hop = response.next_request
+    if hop is None:
+        return
+    partial.location = str(hop.url)
+    if not settings.follow_redirects:
+        return
+    if not is_followed(hop):
+        scheme = hop.url.scheme
+        message = f"redirect to unsupported scheme {scheme!r}: only http and https are followed"
+        raise _NotFollowed(ErrorKind.INVALID_URL, message)
+    message = f"more than {settings.max_redirects} redirects"
+    raise _NotFollowed(ErrorKind.TOO_MANY_REDIRECTS, message)
+
+
 async def _receive(
     response: httpx.Response,
     settings: Settings,
@@ -117,12 +184,9 @@ async def _receive(
     progress: AttemptProgress,
     sink: BodySink | None,
 ) -> str:
-    """Read the response into ``partial`` (and its body into ``sink``); its reason phrase."""
-    partial.status = response.status_code
-    partial.final_url = str(response.url)
-    partial.content_type = response.headers.get("content-type")
+    """Read the response's body into ``partial`` (and ``sink``); its reason phrase."""
     progress.on_headers(response.status_code)
-    _check_declared_size(response, settings)
+    _check_declared_size(partial, settings)
     if response.status_code >= 400:
         sink = None  # an error page is neither saved nor hashed
         partial.retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -167,11 +231,14 @@ _NO_BODY = httpx.ByteStream(b"")
 _EMPTY_BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
-def _new_request(client: httpx.AsyncClient, method: str, url: str) -> httpx.Request:
-    """A bodiless request with the client's headers, made the way httpx makes a redirect's:
-    given its stream, httpx skips body encoding and rebuilding the headers (99 -> 92 us per
-    URL with a mock transport), and without ``build_request`` there is no merging. So the
-    Host and Content-Length headers httpx would add are added here."""
+def _new_request(
+    client: httpx.AsyncClient, method: str, url: str, body: httpx.ByteStream
+) -> httpx.Request:
+    """A request with the client's headers and ``body``, made the way httpx makes a
+    redirect's: given its stream, httpx skips body encoding and rebuilding the headers
+    (99 -> 92 us per URL with a mock transport), and without ``build_request`` there is no
+    merging. So the Host and Content-Length headers httpx would add are added here (the
+    client's headers hold the Content-Length of a body)."""
     target = make_url(url)
     headers = client.headers
     extra = [] if "Host" in headers else [(b"Host", target.netloc)]
@@ -181,7 +248,7 @@ def _new_request(client: httpx.AsyncClient, method: str, url: str) -> httpx.Requ
         method,
         target,
         headers=httpx.Headers([*extra, *headers.raw]),
-        stream=_NO_BODY,
+        stream=body,
         extensions={"timeout": client.timeout.as_dict()},
     )
 
@@ -196,12 +263,21 @@ def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_raw()
 
 
-def _check_declared_size(response: httpx.Response, settings: Settings) -> None:
+def _declared_length(response: httpx.Response) -> int | None:
+    """The Content-Length of ``response`` in bytes; None when absent or not one number
+    (httpx joins repeated fields with commas)."""
+    declared = response.headers.get("content-length")
+    if declared is None or not (declared.isascii() and declared.isdigit()):
+        return None
+    return int(declared)
+
+
+def _check_declared_size(partial: _Partial, settings: Settings) -> None:
     """Refuse a body whose Content-Length is over the size limit before reading it."""
     if settings.max_size is None or settings.method == "HEAD":
         return
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_size:
+    declared = partial.content_length
+    if declared is not None and declared > settings.max_size:
         raise _TooLarge(
             f"Content-Length {declared} exceeds --max-size of {settings.max_size} bytes"
         )

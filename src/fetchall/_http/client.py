@@ -12,6 +12,7 @@ from urllib.request import getproxies
 import httpx
 
 from fetchall._http.attempt import AttemptProgress, BodySink, attempt
+from fetchall._http.redirects import RedirectingClient
 from fetchall._http.transport import FastTransport
 from fetchall._http.typed_transport import TypedErrorsTransport
 from fetchall._model import FetchError, Response, Result, SetupError
@@ -19,6 +20,8 @@ from fetchall._settings import Settings
 from fetchall._version import __version__
 
 USER_AGENT = f"fetchall/{__version__}"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+"""The Content-Type of a body when the headers name none (as curl's -d)."""
 
 MAX_KEEPALIVE = 8
 """Idle connections httpx's own transport (``--transport httpx``, HTTP/2) keeps for reuse.
@@ -73,9 +76,8 @@ class HttpClient:
 
 
 def _make_client(settings: Settings, transport: Transport | None) -> httpx.AsyncClient:
-    """httpx's client: a pool as wide as the concurrency, redirects followed as asked."""
-    headers = {"User-Agent": settings.user_agent or USER_AGENT}
-    headers.update(settings.headers)
+    """httpx's client: a pool as wide as the concurrency; redirects are followed by
+    ``attempt``, one hop at a time."""
     tls = _TlsContext(settings)
     if transport is None and _fast_transport_fits(settings):
         transport = FastTransport(
@@ -85,16 +87,15 @@ def _make_client(settings: Settings, transport: Transport | None) -> httpx.Async
         )
     elif transport is not None:
         transport = TypedErrorsTransport(transport)
-    client = httpx.AsyncClient(
+    client = RedirectingClient(
         transport=transport,
         limits=httpx.Limits(
             max_connections=settings.concurrency,
             max_keepalive_connections=min(settings.concurrency, MAX_KEEPALIVE),
         ),
         timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-        follow_redirects=settings.follow_redirects,
-        max_redirects=settings.max_redirects,
-        headers=headers,
+        follow_redirects=False,
+        headers=_headers(settings),
         http2=settings.http2,
         verify=tls.get() if transport is None or settings.proxy else True,
         proxy=settings.proxy,
@@ -107,6 +108,17 @@ def _make_client(settings: Settings, transport: Transport | None) -> httpx.Async
     }
     client._cookies = _NoCookies()  # httpx has no switch to turn cookies off
     return client
+
+
+def _headers(settings: Settings) -> httpx.Headers:
+    """The fields of every request: User-Agent, the ``-H`` ones (replacing defaults of the
+    same name, whatever its case), and a body's Content-Type (unless given) and length."""
+    headers = httpx.Headers({"User-Agent": settings.user_agent or USER_AGENT})
+    headers.update(settings.headers)
+    if settings.body is not None:
+        headers.setdefault("Content-Type", FORM_CONTENT_TYPE)
+        headers["Content-Length"] = str(len(settings.body))
+    return headers
 
 
 class _TlsContext:

@@ -45,8 +45,6 @@ def classify(
     detail = _detail(exc)
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return ErrorKind.INVALID_URL, f"invalid URL: {detail}"
-    if isinstance(exc, httpx.TooManyRedirects):
-        return ErrorKind.TOO_MANY_REDIRECTS, f"more than {settings.max_redirects} redirects"
     if isinstance(exc, httpx.ConnectTimeout):
         return ErrorKind.TIMEOUT, f"could not connect to {where} within {settings.connect_timeout}s"
     if isinstance(exc, httpx.ReadTimeout):

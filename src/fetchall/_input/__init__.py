@@ -9,7 +9,13 @@ Knows nothing of HTTP. Imports only the shared values (``_model``, ``_origin``).
 """
 
 from fetchall._input.lines import parse_line
-from fetchall._input.selection import ResumeState, Shard, read_resume, select_lines
+from fetchall._input.selection import (
+    LineCounts,
+    ResumeState,
+    Shard,
+    read_resume,
+    select_lines,
+)
 from fetchall._input.sources import (
     STDIN,
     Source,
@@ -22,6 +28,7 @@ from fetchall._input.sources import (
 
 __all__ = [
     "STDIN",
+    "LineCounts",
     "ResumeState",
     "Shard",
     "Source",

@@ -1,5 +1,5 @@
 """Which input lines a run handles: shard, resume and unique selection drop lines before
-the engine sees them, so a dropped line gets no record.
+the engine sees them, so a dropped line gets no record (``LineCounts`` counts them).
 
 "The same URL" means two things here, on purpose:
 
@@ -43,6 +43,24 @@ class Shard:
         return digest64(canonical_url(line)) % self.count == self.index
 
 
+@dataclass(slots=True)
+class LineCounts:
+    """Lines read (non-blank, non-comment), and those the selection dropped, by reason."""
+
+    read: int = 0
+    other_shard: int = 0
+    """Not in this run's ``--shard``."""
+    already_done: int = 0
+    """With an ok record in the ``--resume`` file."""
+    duplicate: int = 0
+    """A URL seen before, with ``--unique``."""
+
+    @property
+    def dropped(self) -> int:
+        """Lines read and dropped, whatever the reason."""
+        return self.other_shard + self.already_done + self.duplicate
+
+
 @dataclass(frozen=True, slots=True)
 class ResumeState:
     """The URLs an earlier run's jsonl output has ``ok`` records for."""
@@ -77,14 +95,19 @@ async def select_lines(
     shard: Shard | None = None,
     resume: ResumeState | None = None,
     unique: bool = False,
+    counts: LineCounts | None = None,
 ) -> AsyncIterator[Line]:
-    """The lines of this shard, not done before, and each distinct URL once."""
+    """The lines of this shard, not done before, and each distinct URL once; ``counts``
+    (if given) counts the lines read and those dropped."""
     seen = DigestSet() if unique else None
+    counts = LineCounts() if counts is None else counts
     async for line in lines:
+        counts.read += 1
         if shard is not None and not shard.holds(line):
-            continue
-        if resume is not None and digest64(line.text) in resume.done:
-            continue
-        if seen is not None and not seen.add(digest64(canonical_url(line))):
-            continue
-        yield line
+            counts.other_shard += 1
+        elif resume is not None and digest64(line.text) in resume.done:
+            counts.already_done += 1
+        elif seen is not None and not seen.add(digest64(canonical_url(line))):
+            counts.duplicate += 1
+        else:
+            yield line

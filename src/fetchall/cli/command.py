@@ -124,9 +124,18 @@ Rate = Annotated[float | None, _politeness(
 HostRate = Annotated[float | None, _politeness(
     "--host-rate", metavar="R", help="At most R request starts per second to one host.")]
 
-Method = Annotated[str, _request("-X", "--method", help="HTTP method (HEAD works).")]
+Method = Annotated[str | None, _request(
+    "-X", "--method", show_default=False,
+    help="HTTP method (HEAD works) \\[default: GET; POST with a body].")]
 Header = Annotated[list[str] | None, _request(
     "-H", "--header", metavar="'NAME: VALUE'", help="Send this header (repeatable).")]
+Data = Annotated[list[str] | None, _request(
+    "-d", "--data", metavar="TEXT",
+    help="Send TEXT as the body of every request (implies POST); @FILE sends the file "
+    "without its line breaks, as curl does; repeated: joined with &.")]
+DataBinary = Annotated[list[str] | None, _request(
+    "--data-binary", metavar="@FILE",
+    help="Send FILE's bytes exactly as the body (TEXT without @ as given; implies POST).")]
 UserAgent = Annotated[str | None, _request(
     "-A", "--user-agent", help=f"User-Agent header \\[default: fetchall/{__version__}]")]
 MaxRedirects = Annotated[int, _request("--max-redirects", help="Redirects to follow.")]
@@ -189,8 +198,10 @@ def command(
     per_host: PerHost = 0,
     rate: Rate = None,
     host_rate: HostRate = None,
-    method: Method = "GET",
+    method: Method = None,
     header: Header = None,
+    data: Data = None,
+    data_binary: DataBinary = None,
     user_agent: UserAgent = None,
     max_redirects: MaxRedirects = DEFAULT_MAX_REDIRECTS,
     no_follow: NoFollow = False,
@@ -221,7 +232,8 @@ def command(
         connect_timeout=connect_timeout, speed_limit=speed_limit, speed_time=speed_time,
         retries=retries, max_retry_wait=max_retry_wait,
         fail_fast=fail_fast, per_host=per_host, rate=rate, host_rate=host_rate,
-        method=method, header=header, user_agent=user_agent, max_redirects=max_redirects,
+        method=method, header=header, data=data, data_binary=data_binary,
+        user_agent=user_agent, max_redirects=max_redirects,
         no_follow=no_follow, max_size=max_size, http2=http2, insecure=insecure,
         cacert=cacert, proxy=proxy, output_dir=output_dir, skip_existing=skip_existing,
         sha256=sha256, resume=resume, unique=unique, shard=shard, transport=transport,

@@ -14,7 +14,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from fetchall.cli.progress import ProgressState, RowView, Snapshot
+from fetchall.cli.progress import FailureLine, ProgressState, RowView, Snapshot
 from fetchall.cli.units import human_bytes, human_duration, shorten
 from fetchall.cli.writers import ScreenWriter
 
@@ -40,6 +40,8 @@ def render_live(snapshot: Snapshot, width: int, height: int) -> RenderableType:
 
 
 def _row(row: RowView, width: int) -> Text:
+    """Status, then the transfer figures (or the wait before a retry), then the URL. A row
+    waiting to retry keeps the status of the attempt that failed."""
     status = "···" if row.status is None else str(row.status)
     style = "dim" if row.status is None else "green" if row.status < 400 else "red"
     fields = f"{human_bytes(row.bytes):>10}"
@@ -47,12 +49,31 @@ def _row(row: RowView, width: int) -> Text:
         rate = human_bytes(row.bytes / row.elapsed) + "/s" if row.elapsed > 0 else "-"
         fields += f" {rate:>12} {row.elapsed:>6.1f}s"
     attempt = f"#{row.attempt} " if row.attempt > 1 else ""
+    if row.retry_in is not None:
+        fields = f"retry in {row.retry_in:.1f}s (#{row.attempt})".rjust(len(fields))
+        attempt = ""
     room = max(1, width - 4 - len(fields) - 2 - len(attempt))
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{status:>3}", style=style)
-    text.append(f" {fields}  ")
+    text.append(" ")
+    text.append(fields, style="yellow" if row.retry_in is not None else "")
+    text.append("  ")
     text.append(attempt, style="yellow")
     text.append(shorten(row.url, room))
+    return text
+
+
+def _failure_line(failure: FailureLine, width: int) -> Text:
+    """``label URL  message`` in ``width`` columns: the URL shortened in the middle so
+    that the message keeps at least half the room, then the message cut at its end."""
+    message = " ".join(failure.message.split())
+    room = max(1, width - len(failure.label) - 1)
+    url = failure.url
+    if len(url) + 2 + len(message) > room:
+        url = shorten(url, max(room - 2 - len(message), min(len(url), room // 2)))
+    text = Text(no_wrap=True, overflow="ellipsis", style="red")
+    text.append(f"{failure.label} {url}  ")
+    text.append(message, style="dim")
     return text
 
 
@@ -76,6 +97,7 @@ def _overall_numbers(snapshot: Snapshot) -> Text:
     parts = [
         ("ok ", f"{snapshot.ok:,}", "green"),
         ("failed ", f"{snapshot.failed:,}", "red" if snapshot.failed else ""),
+        *([("skipped ", f"{snapshot.skipped:,}", "")] if snapshot.skipped else []),
         ("", human_bytes(snapshot.bytes), ""),
         ("", f"{snapshot.done / elapsed:,.1f} URLs/s", ""),
         ("", human_bytes(snapshot.bytes / elapsed) + "/s", ""),
@@ -152,7 +174,7 @@ class _Above:
     def print(self) -> None:
         """Print what arrived since the last call, in one go (one redraw of the area)."""
         if self._records is None:
-            _print_failures(self._console, self._state)
+            print_failures(self._console, self._state)
             return
         self._state.take_failures()  # the records show them
         lines = self._records.take()
@@ -161,11 +183,12 @@ class _Above:
             self._console.print(Group(*texts), soft_wrap=True)
 
 
-def _print_failures(console: Console, state: ProgressState) -> None:
-    """Print the failures since the last refresh above the live area (a bounded number)."""
-    lines, dropped = state.take_failures()
-    for line in lines[:MAX_FAILURE_LINES_PER_REFRESH]:
-        console.print(Text(line, style="red", no_wrap=True, overflow="ellipsis"))
-    dropped += max(0, len(lines) - MAX_FAILURE_LINES_PER_REFRESH)
+def print_failures(console: Console, state: ProgressState) -> None:
+    """Print the failures since the last refresh above the live area (a bounded number),
+    one line each (``print`` would wrap a lone Text whatever its ``no_wrap``)."""
+    failures, dropped = state.take_failures()
+    for failure in failures[:MAX_FAILURE_LINES_PER_REFRESH]:
+        console.print(_failure_line(failure, console.width), no_wrap=True, overflow="ellipsis")
+    dropped += max(0, len(failures) - MAX_FAILURE_LINES_PER_REFRESH)
     if dropped:
         console.print(Text(f"… and {dropped:,} more failures", style="red dim"))

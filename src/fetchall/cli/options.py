@@ -1,5 +1,5 @@
-"""Parsing and checking option values that need more than a type: sizes, headers, and
-numbers in their ranges. Each raises ValueError with the accepted range in words."""
+"""Parsing and checking option values that need more than a type: sizes, headers, request
+bodies, and numbers in their ranges. Each raises ValueError saying what is accepted."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import re
 _SIZE = re.compile(r"(\d+)\s*([KMG]?)(?:I?B)?", re.IGNORECASE)
 _POWERS = {"": 0, "K": 1, "M": 2, "G": 3}
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""The largest request body: it is held in memory and sent to every URL, and each request
+in flight may hold a copy while it is written (16 MiB x -c 16 = 256 MiB at most)."""
 
 
 def parse_size(text: str) -> int:
@@ -78,3 +81,29 @@ def bytes_per_second(text: str) -> int:
         raise ValueError(
             f"must be a number of bytes per second such as 1024 or 1K, or 0 for none (got {text!r})"
         ) from None
+
+
+def read_body(values: list[str], *, binary: bool) -> bytes:
+    """The request body of ``-d`` (``binary`` False) or ``--data-binary`` values, as curl
+    makes it: each value is its text as given, or with ``@FILE`` that file's bytes (for
+    ``-d`` without CR and LF); several are joined with ``&``. ValueError for ``@-`` (stdin
+    may carry the URL list), a file that cannot be read, or a body over MAX_BODY_BYTES."""
+    parts = [_body_part(value, binary=binary) for value in values]
+    body = b"&".join(parts)
+    if len(body) > MAX_BODY_BYTES:
+        raise ValueError(f"larger than {MAX_BODY_BYTES:,} bytes (16 MiB), the most sent")
+    return body
+
+
+def _body_part(value: str, *, binary: bool) -> bytes:
+    if not value.startswith("@"):
+        return value.encode("utf-8", "surrogateescape")
+    path = value[1:]
+    if path == "-":
+        raise ValueError("@- (the body from stdin) is not supported: stdin may carry the URLs")
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_BODY_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return data if binary else data.replace(b"\r", b"").replace(b"\n", b"")

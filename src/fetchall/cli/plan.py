@@ -20,6 +20,7 @@ from fetchall.cli.options import (
     parse_header,
     parse_size,
     positive_number,
+    read_body,
     whole_number,
 )
 from fetchall.cli.writers import OutputFormat
@@ -56,8 +57,10 @@ class Options:
     per_host: int
     rate: float | None
     host_rate: float | None
-    method: str
+    method: str | None
     header: list[str] | None
+    data: list[str] | None
+    data_binary: list[str] | None
     user_agent: str | None
     max_redirects: int
     no_follow: bool
@@ -155,11 +158,19 @@ def _output_format(options: Options) -> OutputFormat:
 def _settings(options: Options) -> Settings:
     if options.http2 and importlib.util.find_spec("h2") is None:
         raise UsageError("--http2", "needs the http2 extra: pip install 'fetchall[http2]'")
+    if _is_socks(options.proxy) and importlib.util.find_spec("socksio") is None:
+        raise UsageError(
+            "--proxy", "a SOCKS proxy needs the socks extra: pip install 'fetchall[socks]'"
+        )
     if options.transport not in ("fast", "httpx"):
         raise UsageError("--transport", "must be fast or httpx")
     if options.skip_existing and options.output_dir is None:
         raise UsageError("--skip-existing", "needs -o/--output-dir")
     max_size = options.max_size
+    body = _body(options)
+    method = (options.method or ("POST" if body is not None else "GET")).upper()
+    if method == "HEAD" and body is not None:
+        raise UsageError("--method", "HEAD cannot send a body (-d/--data-binary)")
     return Settings(
         concurrency=_checked("-c", lambda: whole_number(options.concurrency, 1, _REQUESTS)),
         timeout=_checked("--timeout", lambda: optional_seconds(options.timeout or "none")),
@@ -180,10 +191,11 @@ def _settings(options: Options) -> Settings:
             "--max-redirects", lambda: whole_number(options.max_redirects, 0, _TIMES)
         ),
         max_size=None if max_size is None else _checked("--max-size", lambda: parse_size(max_size)),
-        method=options.method.upper(),
+        method=method,
         headers=tuple(
             _checked("--header", partial(parse_header, text)) for text in options.header or ()
         ),
+        body=body,
         user_agent=options.user_agent,
         http2=options.http2,
         verify=not options.insecure,
@@ -195,6 +207,22 @@ def _settings(options: Options) -> Settings:
         sha256=options.sha256,
         transport=options.transport,
     )
+
+
+def _is_socks(proxy: str | None) -> bool:
+    """Whether ``proxy`` names a SOCKS proxy (socks5://, socks5h://)."""
+    return proxy is not None and proxy.lower().startswith("socks")
+
+
+def _body(options: Options) -> bytes | None:
+    """The request body of -d or --data-binary (not both: their order would be lost)."""
+    if options.data and options.data_binary:
+        raise UsageError("--data-binary", "cannot be combined with -d/--data")
+    if options.data:
+        return _checked("--data", partial(read_body, options.data, binary=False))
+    if options.data_binary:
+        return _checked("--data-binary", partial(read_body, options.data_binary, binary=True))
+    return None
 
 
 _SECONDS = "a positive number of seconds"

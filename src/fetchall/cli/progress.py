@@ -26,6 +26,8 @@ class _Row:
     attempt: int = 1
     status: int | None = None
     bytes: int = 0
+    retry_at: float | None = None
+    """When the next attempt starts, while waiting for it (the clock's seconds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,17 @@ class RowView:
     bytes: int
     elapsed: float
     attempt: int
+    retry_in: float | None = None
+    """Seconds until attempt ``attempt`` starts, while waiting for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailureLine:
+    """A finished failure, printed above the display: status or error kind, URL, message."""
+
+    label: str
+    url: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,7 @@ class Snapshot:
     total: int | None
     ok: int
     failed: int
+    skipped: int
     bytes: int
     elapsed: float
 
@@ -66,7 +80,7 @@ class ProgressState:
         self._bytes = 0
         self._total: int | None = None
         self._total_is_final = False
-        self._failures: deque[str] = deque()
+        self._failures: deque[FailureLine] = deque()
         self._dropped_failures = 0
 
     def on_start(self, line: Line, attempt: int) -> None:
@@ -75,7 +89,13 @@ class ProgressState:
         if row is None:
             self._rows[line] = _Row(line.text, self._clock(), attempt)
         else:
-            row.attempt, row.status, row.bytes = attempt, None, 0
+            row.attempt, row.status, row.bytes, row.retry_at = attempt, None, 0, None
+
+    def on_retry_wait(self, line: Line, attempt: int, seconds: float) -> None:
+        """Attempt ``attempt`` starts in ``seconds``: the row shows the wait."""
+        row = self._rows.get(line)
+        if row is not None:
+            row.attempt, row.retry_at = attempt, self._clock() + seconds
 
     def on_headers(self, line: Line, status: int) -> None:
         """Headers arrived."""
@@ -97,7 +117,7 @@ class ProgressState:
             error = result.outcome.error
             label = str(error.response.status) if error.response else error.kind.value
             if len(self._failures) < MAX_PENDING_FAILURES:
-                self._failures.append(f"{label} {result.line.text}")
+                self._failures.append(FailureLine(label, result.line.text, error.message))
             else:
                 self._dropped_failures += 1
 
@@ -111,7 +131,7 @@ class ProgressState:
         if not self._total_is_final:
             self._total = total
 
-    def take_failures(self) -> tuple[list[str], int]:
+    def take_failures(self) -> tuple[list[FailureLine], int]:
         """The failure lines since the last call, and how many more were not kept."""
         lines, dropped = list(self._failures), self._dropped_failures
         self._failures.clear()
@@ -123,7 +143,14 @@ class ProgressState:
         now = self._clock()
         oldest = heapq.nsmallest(max_rows, self._rows.values(), key=lambda row: row.started)
         rows = tuple(
-            RowView(row.url, row.status, row.bytes, now - row.started, row.attempt)
+            RowView(
+                row.url,
+                row.status,
+                row.bytes,
+                now - row.started,
+                row.attempt,
+                None if row.retry_at is None else max(0.0, row.retry_at - now),
+            )
             for row in oldest
         )
         return Snapshot(
@@ -133,6 +160,7 @@ class ProgressState:
             total=self._total,
             ok=self._stats.ok,
             failed=self._stats.failed,
+            skipped=self._stats.skipped,
             bytes=self._bytes,
             elapsed=now - self._started,
         )

@@ -1,4 +1,5 @@
-"""The record written for each line: the same fields, in the same order, in every format."""
+"""The record written for each line: the same fields, in the same order, in every format
+(new fields are appended, so the order of the older ones stays)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ FIELDS = (
     "path",
     "skipped",
     "sha256",
+    "location",
+    "redirects",
+    "content_length",
 )
 
 Record = dict[str, str | int | float | bool | None]
@@ -50,4 +54,7 @@ def record_of(result: FetchResult) -> Record:
         "path": result.path,
         "skipped": result.skipped,
         "sha256": result.sha256,
+        "location": response.location if response else None,
+        "redirects": response.redirects if response else 0,
+        "content_length": response.content_length if response else None,
     }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from fetchall._engine import Fetcher
 from fetchall._input import (
+    LineCounts,
     ResumeState,
     Source,
     SourceError,
@@ -33,9 +34,16 @@ from fetchall.cli.process import allow_open_files, silence_stdout, start_on_a_fr
 from fetchall.cli.progress import ProgressState
 from fetchall.cli.records import record_of
 from fetchall.cli.signals import SIGNAL_REASONS, SignalStop
-from fetchall.cli.stats import RunStats
+from fetchall.cli.stats import Accounting, RunStats
 from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status
 from fetchall.cli.writers import ScreenWriter, StreamWriter, Writer, record_format
+
+COUNT_SECONDS = 1.0
+"""After a stop, the longest time spent counting the lines never read."""
+_FAILURE_WORDS = {
+    Failure.OUTPUT: "stopped (records could not be written)",
+    Failure.INTERNAL: "stopped by an internal error",
+}
 
 
 class _OutputError(Exception):
@@ -53,8 +61,13 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
         return ExitStatus.USAGE
     if selection.resume is not None:
         start_on_a_fresh_line(selection.resume, env)
+    counts = LineCounts()
     lines = select_lines(
-        read_lines(sources), shard=selection.shard, resume=resume, unique=selection.unique
+        read_lines(sources),
+        shard=selection.shard,
+        resume=resume,
+        unique=selection.unique,
+        counts=counts,
     )
     allow_open_files(plan.settings.concurrency)
     writer = _writer(output, env)
@@ -69,8 +82,8 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     if ending.failure is Failure.BROKEN_PIPE:
         silence_stdout(env)
     elif not output.quiet and ending.failure is not Failure.USAGE:
-        interrupted = ending.stopped_by in SIGNAL_REASONS.values()
-        _print_summary(stats, time.perf_counter() - started, interrupted, output, env)
+        wall = time.perf_counter() - started
+        _print_summary(stats, wall, _accounting(ending, counts, sources, stats), output, env)
     return exit_status(ending)
 
 
@@ -197,10 +210,38 @@ def _display(
     return live_display(stderr_console(output, env), progress, screen)
 
 
+def _accounting(
+    ending: Ending, counts: LineCounts, sources: list[Source], stats: RunStats
+) -> Accounting:
+    """Where the lines without a result went, and why the run was cut short, if it was."""
+    if ending.stopped_by is not None:
+        stop: str | None = ending.stopped_by.description
+    else:
+        stop = _FAILURE_WORDS.get(ending.failure) if ending.failure else None
+    if stop is None:
+        return Accounting(counts)
+    total = _count_within(sources, COUNT_SECONDS)
+    unread = None if total is None else max(0, total - counts.read)
+    fail_fast = ending.stopped_by is StopReason.FAIL_FAST and stats.first_failures
+    return Accounting(counts, unread, stop, stats.first_failures[0] if fail_fast else None)
+
+
+def _count_within(sources: list[Source], seconds: float) -> int | None:
+    """The lines of the sources, counted again from the files in a daemon thread; None for
+    stdin, or when counting takes longer than ``seconds`` (a stopped run exits soon)."""
+    counted: list[int | None] = []
+    counter = threading.Thread(
+        target=lambda: counted.append(count_lines(sources)), name="count lines", daemon=True
+    )
+    counter.start()
+    counter.join(seconds)
+    return counted[0] if counted else None
+
+
 def _print_summary(
-    stats: RunStats, wall: float, interrupted: bool, output: Output, env: Environment
+    stats: RunStats, wall: float, lines: Accounting, output: Output, env: Environment
 ) -> None:
     from fetchall.cli.summary import render_summary
 
     console = stderr_console(output, env)
-    console.print(render_summary(stats, wall, interrupted=interrupted, width=console.width))
+    console.print(render_summary(stats, wall, lines=lines, width=console.width))

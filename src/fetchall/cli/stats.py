@@ -1,5 +1,5 @@
 """Run statistics in constant memory: counts, bytes, a latency histogram, the slowest
-few URLs and the first few failures."""
+few URLs and the first few failures; and the accounting of lines without a result."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+from fetchall._input import LineCounts
 from fetchall._model import Err, FetchResult, Ok, Response
 
 KEEP = 5
@@ -75,6 +76,8 @@ class Failure:
     url: str
     kind: str
     message: str
+    source: str
+    """``path:line`` of the input line."""
 
 
 @dataclass(slots=True)
@@ -82,6 +85,9 @@ class RunStats:
     """Everything the summary shows, updated once per result."""
 
     ok: int = 0
+    """Lines fetched with success."""
+    skipped: int = 0
+    """Lines not fetched because their file was already saved (--skip-existing)."""
     failed_by_kind: Counter[str] = field(default_factory=Counter)
     status_classes: Counter[str] = field(default_factory=Counter)
     bytes: int = 0
@@ -98,19 +104,23 @@ class RunStats:
     @property
     def done(self) -> int:
         """How many lines have a result."""
-        return self.ok + self.failed
+        return self.ok + self.failed + self.skipped
 
     def add(self, result: FetchResult) -> None:
         """Count one result."""
         response: Response | None
         match result.outcome:
+            case Ok(None):
+                response = None
+                self.skipped += 1
             case Ok(response):
                 self.ok += 1
             case Err(error):
                 response = error.response
                 self.failed_by_kind[error.kind.value] += 1
                 if len(self.first_failures) < KEEP:
-                    failure = Failure(result.line.text, error.kind.value, error.message)
+                    line = result.line
+                    failure = Failure(line.text, error.kind.value, error.message, line.source)
                     self.first_failures.append(failure)
         if response is not None:
             self.bytes += response.bytes
@@ -122,3 +132,23 @@ class RunStats:
                 heapq.heappush(self.slowest, entry)
             else:
                 heapq.heappushpop(self.slowest, entry)
+
+
+@dataclass(frozen=True, slots=True)
+class Accounting:
+    """The input lines besides their results: those the selection dropped, and those not
+    started because the run was cut short."""
+
+    counts: LineCounts
+    unread: int | None = 0
+    """Lines never read: 0 when the input was read to its end, None when not known (the
+    rest of stdin, or files too long to count again in time)."""
+    stop: str | None = None
+    """Why the run was cut short, in words (``interrupted``); None when it was not."""
+    failed_line: Failure | None = None
+    """The line whose failure stopped the run (--fail-fast)."""
+
+    def not_started(self, done: int) -> int:
+        """Lines read or known to be there that got no result (``done`` lines did)."""
+        counts = self.counts
+        return max(0, counts.read - counts.dropped - done) + (self.unread or 0)

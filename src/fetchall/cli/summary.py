@@ -1,5 +1,6 @@
-"""The summary after a run: counts, distributions with bars, totals, latency percentiles,
-the slowest URLs and the first failures. Rendered by rich; plain text off a terminal."""
+"""The summary after a run: where every input line went, distributions with bars, totals,
+latency percentiles, the slowest URLs and the first failures. Rendered by rich; plain text
+off a terminal."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from fetchall.cli.stats import RunStats
+from fetchall.cli.stats import Accounting, Failure, RunStats
 from fetchall.cli.units import human_bytes, human_latency, shorten
 
 BAR_WIDTH = 20
@@ -16,23 +17,67 @@ _PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
 def render_summary(
-    stats: RunStats, wall_seconds: float, *, interrupted: bool, width: int
+    stats: RunStats, wall_seconds: float, *, lines: Accounting, width: int
 ) -> RenderableType:
     """The whole summary, fitted to ``width`` columns."""
+    parts: list[RenderableType] = [_title(stats, wall_seconds, lines.stop)]
+    if lines.failed_line is not None:
+        parts.append(_stopped_after(lines.failed_line, width))
+    if lines.stop or stats.skipped or lines.counts.dropped:
+        parts.append(_lines(stats, lines))
+    parts += [_distribution(stats), _totals(stats, wall_seconds)]
+    if stats.slowest:
+        parts.append(_slowest(stats, width))
+    if stats.first_failures:
+        parts.append(_failures(stats, width))
+    return Group(*parts)
+
+
+def _title(stats: RunStats, wall_seconds: float, stop: str | None) -> Text:
     done = stats.done
-    head = "interrupted after" if interrupted else "done:"
+    head = f"{stop} after" if stop else "done:"
     title = Text.assemble(
         (f"{head} {done:,} URL{'' if done == 1 else 's'} in {wall_seconds:.2f}s: ", "bold"),
         (f"{stats.ok:,} ok", "green"),
         ", ",
         (f"{stats.failed:,} failed", "red" if stats.failed else ""),
     )
-    parts: list[RenderableType] = [title, _distribution(stats), _totals(stats, wall_seconds)]
-    if stats.slowest:
-        parts.append(_slowest(stats, width))
-    if stats.first_failures:
-        parts.append(_failures(stats, width))
-    return Group(*parts)
+    if stats.skipped:
+        title.append(f", {stats.skipped:,} skipped")
+    return title
+
+
+def _stopped_after(failure: Failure, width: int) -> Text:
+    """Which line's failure stopped the run."""
+    head = f"stopped after the failure of {failure.source} ({failure.kind}): "
+    return Text.assemble(head, shorten(failure.url, max(10, width - len(head))))
+
+
+def _lines(stats: RunStats, lines: Accounting) -> Table:
+    """Where every input line went; the counts add up to the lines."""
+    counts = lines.counts
+    rest = "the rest of the input was not read" if lines.unread is None else ""
+    rows = [
+        ("lines", counts.read + (lines.unread or 0), rest),
+        (" ok", stats.ok, ""),
+        (" failed", stats.failed, ""),
+    ]
+    optional = (
+        (" skipped", stats.skipped, "--skip-existing: the file was already saved"),
+        (" already done", counts.already_done, "--resume: ok in an earlier run"),
+        (" duplicates", counts.duplicate, "--unique"),
+        (" other shards", counts.other_shard, "--shard"),
+    )
+    rows += [row for row in optional if row[1]]
+    if lines.stop:
+        rows.append((" not started", lines.not_started(stats.done), lines.stop))
+    table = Table(box=None, padding=(0, 1), show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column()
+    for label, count, why in rows:
+        table.add_row(label, f"{count:,}", why)
+    return table
 
 
 def _distribution(stats: RunStats) -> Table:
