@@ -27,6 +27,8 @@ It runs its own event loop in a thread and answers by path:
     /cookie[?then=P]  200 with a Set-Cookie header (or a 302 to P that sets it)
     /echo             200 with a JSON body: the request's method and headers
                       (``last_request[path]`` keeps the method and headers for every path)
+    /to?location=L[&status=S]
+                      S (302 by default) with ``Location: L`` (L may be empty)
 
 A route's first ``/`` may also be written ``_`` or ``%2F`` (``/bytes_7`` is ``/bytes/7``),
 and anything after a route's number is ignored (``/bytes/7/more`` is ``/bytes/7``).
@@ -142,7 +144,7 @@ class TestServer:
         if method == "HEAD":
             writer = _HeadWriter(writer)
         parts = urlsplit(target)
-        query = parse_qs(parts.query)
+        query = parse_qs(parts.query, keep_blank_values=True)
         path = parts.path
         with self._lock:
             self.requests[path] += 1
@@ -271,6 +273,9 @@ class TestServer:
                 _respond(writer, 302, b"", {**cookie, "Location": query["then"][0]})
             else:
                 _respond(writer, 200, b"have one\n", cookie)
+        elif name == "to":
+            status = int(query.get("status", ["302"])[0])
+            _respond(writer, status, b"", {"Location": query["location"][0]})
         elif name == "echo":
             method, headers = request
             body = json.dumps({"method": method, "headers": headers}).encode()

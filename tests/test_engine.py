@@ -101,7 +101,7 @@ async def test_every_line_gets_exactly_one_result(server: TestServer) -> None:
     [
         ("/status/404", ErrorKind.HTTP_STATUS, 404),
         ("/status/500", ErrorKind.HTTP_STATUS, 500),
-        ("/loop", ErrorKind.TOO_MANY_REDIRECTS, None),
+        ("/loop", ErrorKind.TOO_MANY_REDIRECTS, 302),
         ("/close", ErrorKind.PROTOCOL, None),
         ("/garbage", ErrorKind.PROTOCOL, None),
         ("/short", ErrorKind.READ, 200),

@@ -11,7 +11,8 @@ from typing import Protocol
 import httpx
 
 from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
-from fetchall._http.errors import classify, speaks_plain_http
+from fetchall._http.errors import RedirectLimit, RefusedRedirect, classify, speaks_plain_http
+from fetchall._http.redirects import send
 from fetchall._http.retry_after import parse_retry_after
 from fetchall._http.urls import make_url
 from fetchall._model import BodyWriteError, Err, ErrorKind, FetchError, Ok, Response, Result
@@ -82,7 +83,7 @@ async def attempt(
     partial = _Partial(url)
     try:
         async with _deadline(loop, settings), _speed_guard(loop, settings, partial):
-            response = await client.send(_new_request(client, settings.method, url), stream=True)
+            response = await send(client, _new_request(client, settings.method, url), settings)
             try:
                 reason = await _receive(response, settings, partial, progress, sink)
             finally:
@@ -97,6 +98,9 @@ async def attempt(
     except BodyWriteError as exc:
         return Err(FetchError(ErrorKind.WRITE, str(exc), partial.response()))
     except (httpx.RequestError, httpx.InvalidURL, OSError) as exc:
+        if isinstance(exc, RedirectLimit | RefusedRedirect):  # the record keeps the 3xx
+            partial.status, partial.final_url = exc.last.status, exc.last.url
+            partial.content_type = exc.last.content_type
         received = None if partial.status is None else partial.received
         kind, message = classify(exc, partial.final_url, received, settings)
         if https_assumed and speaks_plain_http(exc, url):

@@ -5,7 +5,8 @@ Kinds are decided by exception type only. Transports raise httpx's exceptions, c
 their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), and two typed
 subclasses of ``httpx.RemoteProtocolError`` that httpx lacks: ``NoResponse`` and
 ``IncompleteBody``. (httpx's own transport says these only in its messages; see
-``typed_transport``.)
+``typed_transport``.) Following redirects (``redirects``) raises ``RefusedRedirect`` and
+``RedirectLimit``; decoding a body (``codings``) raises ``httpx.DecodingError``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import errno
 import socket
 import ssl
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
@@ -33,6 +35,37 @@ class IncompleteBody(httpx.RemoteProtocolError):
     """The connection ended before the whole body (by its framing) arrived."""
 
 
+class RefusedRedirect(httpx.InvalidURL):
+    """A redirect's target is not a URL fetchall requests; the message says which and why,
+    ``last`` is the redirect response."""
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        super().__init__(message)
+        self.last = LastResponse.of(response)
+
+
+class RedirectLimit(httpx.TooManyRedirects):
+    """More redirects than allowed; ``last`` is the last redirect response."""
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        super().__init__(message, request=response.request)
+        self.last = LastResponse.of(response)
+
+
+@dataclass(frozen=True, slots=True)
+class LastResponse:
+    """What a record keeps of the redirect a URL ended on."""
+
+    status: int
+    url: str
+    content_type: str | None
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> LastResponse:
+        """The status, URL and Content-Type of ``response``."""
+        return cls(response.status_code, str(response.url), response.headers.get("content-type"))
+
+
 def classify(
     exc: httpx.RequestError | httpx.InvalidURL | OSError,
     url: str,
@@ -43,6 +76,8 @@ def classify(
     ``received`` the body bytes read so far, or None when no response head arrived."""
     where = _where(exc, url)
     detail = _detail(exc)
+    if isinstance(exc, RefusedRedirect):
+        return ErrorKind.INVALID_URL, str(exc)
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return ErrorKind.INVALID_URL, f"invalid URL: {detail}"
     if isinstance(exc, httpx.TooManyRedirects):
