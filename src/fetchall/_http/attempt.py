@@ -10,6 +10,7 @@ from typing import Protocol
 
 import httpx
 
+from fetchall._http.codings import decoded
 from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
 from fetchall._http.errors import RedirectLimit, RefusedRedirect, classify, speaks_plain_http
 from fetchall._http.redirects import send
@@ -130,7 +131,7 @@ async def _receive(
     if response.status_code >= 400:
         sink = None  # an error page is neither saved nor hashed
         partial.retry_after = parse_retry_after(response.headers.get("retry-after"))
-    async for chunk in _body_chunks(response):
+    async for chunk in _body_chunks(response, settings):
         partial.received += len(chunk)
         progress.on_bytes(len(chunk))
         if sink is not None:
@@ -190,14 +191,17 @@ def _new_request(client: httpx.AsyncClient, method: str, url: str) -> httpx.Requ
     )
 
 
-def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives, decoded when it has a Content-Encoding. Without one the
-    bytes are the same either way, and the raw ones skip httpx's decoder and rechunker
-    (10 us a response). A body already read (mock transports) can only come from httpx's
-    copy."""
-    if response.is_stream_consumed or "content-encoding" in response.headers:
+def _body_chunks(response: httpx.Response, settings: Settings) -> AsyncIterator[bytes]:
+    """The body as it arrives, decoded by ``codings`` when it has a Content-Encoding (and
+    ``--raw`` does not ask for it as sent). Without one the raw bytes skip any decoder and
+    rechunker (10 us a response with httpx's). A body already read (mock transports) can
+    only come from httpx's copy, decoded by httpx."""
+    if response.is_stream_consumed:
         return response.aiter_bytes()
-    return response.aiter_raw()
+    if settings.raw or "content-encoding" not in response.headers:
+        return response.aiter_raw()
+    codings = response.headers.get_list("content-encoding", split_commas=True)
+    return decoded(response.aiter_raw(), codings)
 
 
 def _check_declared_size(response: httpx.Response, settings: Settings) -> None:

@@ -12,6 +12,7 @@ from urllib.request import getproxies
 import httpx
 
 from fetchall._http.attempt import AttemptProgress, BodySink, attempt
+from fetchall._http.codings import ACCEPT_ENCODING
 from fetchall._http.transport import FastTransport
 from fetchall._http.typed_transport import TypedErrorsTransport
 from fetchall._model import FetchError, Response, Result, SetupError
@@ -74,7 +75,7 @@ class HttpClient:
 
 def _make_client(settings: Settings, transport: Transport | None) -> httpx.AsyncClient:
     """httpx's client: a pool as wide as the concurrency, redirects followed as asked."""
-    headers = {"User-Agent": settings.user_agent or USER_AGENT}
+    headers = {"User-Agent": settings.user_agent or USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
     headers.update(settings.headers)
     tls = _TlsContext(settings)
     if transport is None and _fast_transport_fits(settings):
