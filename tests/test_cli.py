@@ -248,22 +248,6 @@ def test_timeout_option_is_the_deadline(server: TestServer, url_file) -> None:
     assert result.exit_code == 1
 
 
-def test_an_internal_error_exits_3_with_a_short_message(monkeypatch, url_file) -> None:
-    """A bug is one line on stderr and exit 3; --debug adds the traceback."""
-    from fetchall._http import HttpClient
-
-    async def broken(*args, **kwargs):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(HttpClient, "attempt", broken)
-    path = str(url_file("http://127.0.0.1:9/"))
-    result = invoke(path)
-    assert result.exit_code == 3
-    assert "internal error: RuntimeError: boom" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert "Traceback" in invoke("--debug", path).stderr
-
-
 @pytest.mark.parametrize(
     "args", [("-t", "nan"), ("--connect-timeout", "nan"), ("--rate", "nan"), ("-t", "-3")]
 )

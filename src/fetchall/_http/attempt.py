@@ -204,12 +204,20 @@ def _body_chunks(response: httpx.Response, settings: Settings) -> AsyncIterator[
     return decoded(response.aiter_raw(), codings)
 
 
+_MAX_LENGTH_DIGITS = 19
+"""Content-Length digits compared with the size limit; a longer one (more than 63 bits)
+is left to the framing, which refuses it, and to the count of bytes received."""
+
+
 def _check_declared_size(response: httpx.Response, settings: Settings) -> None:
-    """Refuse a body whose Content-Length is over the size limit before reading it."""
+    """Refuse a body whose Content-Length is over the size limit before reading it. Only
+    ASCII digits count (``str.isdigit`` takes ``²``, which ``int`` refuses), and at most
+    19 of them (``int`` refuses more than 4,300)."""
     if settings.max_size is None or settings.method == "HEAD":
         return
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_size:
+    plain = declared.isascii() and declared.isdigit() and len(declared) <= _MAX_LENGTH_DIGITS
+    if plain and int(declared) > settings.max_size:
         raise _TooLarge(
             f"Content-Length {declared} exceeds --max-size of {settings.max_size} bytes"
         )

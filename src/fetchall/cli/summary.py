@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from fetchall._model import ErrorKind
 from fetchall.cli.stats import RunStats
 from fetchall.cli.units import human_bytes, human_latency, shorten
 
@@ -32,6 +33,15 @@ def render_summary(
         parts.append(_slowest(stats, width))
     if stats.first_failures:
         parts.append(_failures(stats, width))
+    bugs = stats.failed_by_kind[ErrorKind.INTERNAL.value]
+    if bugs:
+        parts.append(
+            Text(
+                f"{bugs:,} internal error{'' if bugs == 1 else 's'}: a bug in fetchall; "
+                "run with --debug and report it",
+                style="bold red",
+            )
+        )
     return Group(*parts)
 
 
