@@ -18,8 +18,9 @@ _PLAIN_URL = re.compile(
 """The common shape of a URL line: a host name or IPv4 address, a port, printable ASCII."""
 
 
-def parse_line(raw: bytes, source: str) -> Line | None:
-    """Parse one raw line; ``None`` for a blank or ``#`` comment line."""
+def parse_line(raw: bytes, source: str, encoding: str = "UTF-8") -> Line | None:
+    """Parse one raw line (UTF-8 bytes, from a source in ``encoding``, which the message
+    of an undecodable line names); ``None`` for a blank or ``#`` comment line."""
     stripped = raw.strip()
     if is_skipped(stripped):
         return None
@@ -30,7 +31,7 @@ def parse_line(raw: bytes, source: str) -> Line | None:
         text = stripped.decode("utf-8").strip()
     except UnicodeDecodeError:
         text = stripped.decode("utf-8", "backslashreplace")
-        return _invalid(text, source, "line is not valid UTF-8")
+        return _invalid(text, source, f"line is not valid {encoding}")
     if not text or text.startswith("#"):
         return None
     return Line(text, source, url_from_text(text), https_assumed=not _has_scheme(text))
