@@ -18,6 +18,7 @@ from fetchall._http.retry_after import parse_retry_after
 from fetchall._http.urls import make_url
 from fetchall._model import BodyWriteError, Err, ErrorKind, FetchError, Ok, Response, Result
 from fetchall._settings import Settings
+from fetchall._targets import masked
 
 
 class AttemptProgress(Protocol):
@@ -106,7 +107,7 @@ async def attempt(
         kind, message = classify(exc, partial.final_url, received, settings)
         if https_assumed and speaks_plain_http(exc, url):
             message += _PLAIN_HTTP_HINT
-        return Err(FetchError(kind, message, partial.response()))
+        return Err(FetchError(kind, masked(message), partial.response()))
     fetched = partial.response()
     assert fetched is not None  # the head arrived, or an exception returned above
     if fetched.status >= 400:

@@ -13,6 +13,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from fetchall._targets import masked
 from fetchall.cli.progress import ProgressState, RowView, Snapshot
 from fetchall.cli.units import human_bytes, human_duration, shorten
 
@@ -50,7 +51,7 @@ def _row(row: RowView, width: int) -> Text:
     text.append(f"{status:>3}", style=style)
     text.append(f" {fields}  ")
     text.append(attempt, style="yellow")
-    text.append(shorten(row.url, room))
+    text.append(shorten(masked(row.url), room))
     return text
 
 

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fetchall._model import ErrorKind
+from fetchall._targets import masked
 from fetchall.cli.stats import RunStats
 from fetchall.cli.units import human_bytes, human_latency, shorten
 
@@ -95,7 +96,7 @@ def _slowest(stats: RunStats, width: int) -> Table:
     table.add_column("seconds", justify="right", no_wrap=True)
     table.add_column("URL", no_wrap=True)
     for elapsed, url in sorted(stats.slowest, reverse=True):
-        table.add_row(f"{elapsed:.3f}", shorten(url, max(10, width - 12)))
+        table.add_row(f"{elapsed:.3f}", shorten(masked(url), max(10, width - 12)))
     return table
 
 
@@ -105,6 +106,6 @@ def _failures(stats: RunStats, width: int) -> Table:
     table.add_column("URL and error", overflow="fold")
     for failure in stats.first_failures:
         table.add_row(
-            failure.kind, f"{shorten(failure.url, max(10, width - 22))}\n{failure.message}"
+            failure.kind, f"{shorten(masked(failure.url), max(10, width - 22))}\n{failure.message}"
         )
     return table
