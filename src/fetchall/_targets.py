@@ -3,8 +3,9 @@ redirect's ``Location`` names them, and how people are shown them (never a passw
 
 A URL is requested only when all of these hold (``refusal`` says which one fails):
 
-- its scheme is ``http`` or ``https`` (curl's ``--proto-redir`` default leaves out ftp,
-  file and the rest too; fetchall speaks HTTP only);
+- its scheme is ``http`` or ``https``: fetchall speaks HTTP only (curl, which speaks more,
+  follows redirects to http, https, ftp and ftps by default: CURLOPT_REDIR_PROTOCOLS_STR,
+  since 7.65.2);
 - it names a host, and a port, when it names one, of 1-65535 (RFC 9293 §3.1: 16 bits;
   port 0 is reserved), written in ASCII digits;
 - its host can be encoded: a non-ASCII host has an IDNA 2008 form, and every label that

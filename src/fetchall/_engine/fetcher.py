@@ -211,7 +211,7 @@ class Fetcher:
         try:
             outcome = await self._attempts.run(flight)
         except Exception as exc:  # a bug: this line's record, never the end of the run
-            outcome = Err(internal_error(exc))
+            outcome = Err(_internal_error(exc))
         del self._flights[flight]
         elapsed = time.perf_counter() - flight.started
         result = FetchResult(
@@ -225,17 +225,17 @@ class Fetcher:
             self._in_flight.release()
 
 
-def internal_error(exc: Exception) -> FetchError:
+_MAX_WORDS = 300
+"""Characters of an exception's message kept in an internal error's."""
+
+
+def _internal_error(exc: Exception) -> FetchError:
     """The ``internal`` error of a line whose attempts met a bug: the exception's type and
     words (a password in a URL masked), and the exception for ``--debug``."""
     words = masked(str(exc))[:_MAX_WORDS]
     message = f"internal error: {type(exc).__name__}{': ' if words else ''}{words}"
     message += " (a bug in fetchall; --debug shows the traceback)"
     return FetchError(ErrorKind.INTERNAL, message, exception=exc)
-
-
-_MAX_WORDS = 300
-"""Characters of an exception's message kept in an internal error's."""
 
 
 async def fetch_all(

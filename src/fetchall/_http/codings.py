@@ -12,8 +12,9 @@
 - ``identity``: nothing to undo.
 
 Several codings (``gzip, br``) are undone last first (RFC 9110 §8.4). A stream that ends
-before its format says it is complete raises ``httpx.DecodingError`` (httpx checks this
-only for zstd), so a body cut short by the coding is never taken as whole; so does a
+before its format says it is complete raises ``httpx.DecodingError`` (httpx's decoders
+check this for zstd, and for br only with brotlicffi), so a body cut short by the coding
+is never taken as whole; so does a
 coding not listed here (``UnsupportedCoding``, naming it). A body with no bytes at all is
 empty whatever its coding says (HEAD, 204, 304).
 """
@@ -29,9 +30,10 @@ import httpx
 import zstandard
 
 SUPPORTED = ("gzip", "x-gzip", "deflate", "br", "zstd", "identity")
-"""Content codings fetchall decodes (``identity`` is none); ``Accept-Encoding`` offers
-the first five of them but x-gzip (``ACCEPT_ENCODING``)."""
+"""Content codings fetchall decodes (``identity`` is none)."""
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+"""What requests offer: ``SUPPORTED`` but x-gzip (gzip's old name) and identity (always
+acceptable, RFC 9110 §12.5.3)."""
 
 
 class UnsupportedCoding(httpx.DecodingError):

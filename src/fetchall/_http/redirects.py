@@ -11,7 +11,8 @@ wrapping; a private method of httpx, which the project pins to one minor version
   checked like an input line (``_targets.refusal``): another scheme (ftp, gopher, smtp,
   file, ...), a port outside 1-65535 or a host that is not valid IDNA fails the URL as
   ``invalid_url`` (``RefusedRedirect``) and nothing is sent to it;
-- an empty ``Location`` is no redirect: the 3xx is the result, as curl reports it;
+- an empty ``Location`` is no redirect: the 3xx is the result, as in curl (``lib/http.c``
+  ignores an empty Location: "ignore empty data");
 - past ``max_redirects``, ``RedirectLimit`` carries the last response's status and URL;
 - the method, headers and body of the next request are httpx's own (303 and 302 become
   GET, Authorization is dropped for another origin, ...), and a password in the URL is
