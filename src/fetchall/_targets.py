@@ -49,7 +49,7 @@ def refusal(url: str) -> str | None:
     host = parts.hostname
     if not host:
         return "no host in URL"
-    reason = host_refusal(host)
+    reason = _host_refusal(host)
     if reason is not None:
         return reason
     if _WHITESPACE_OR_CONTROL.search(url):
@@ -57,7 +57,7 @@ def refusal(url: str) -> str | None:
     return None
 
 
-def host_refusal(host: str) -> str | None:
+def _host_refusal(host: str) -> str | None:
     """Why ``host`` (lower-cased, IPv6 brackets removed) cannot be encoded, or None."""
     try:
         if not host.isascii():
