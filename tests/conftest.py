@@ -83,6 +83,42 @@ def plain_http_port() -> Iterator[int]:
     listener.close()
 
 
+class ConnectionCounter:
+    """A listening socket on 127.0.0.1 that accepts and counts connections, and closes
+    each at once: where a request must never go."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.listener.settimeout(0.05)
+        self.port = int(self.listener.getsockname()[1])
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError):
+                client, _ = self.listener.accept()
+                self.connections += 1
+                client.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.listener.close()
+
+
+@pytest.fixture
+def connection_counter() -> Iterator[ConnectionCounter]:
+    """A port on 127.0.0.1 that counts the connections made to it."""
+    counter = ConnectionCounter()
+    yield counter
+    counter.stop()
+
+
 @pytest.fixture(scope="session")
 def tls_ca() -> trustme.CA:
     """A throwaway certificate authority."""

@@ -31,6 +31,12 @@ It runs its own event loop in a thread and answers by path:
 
 A request body (by its Content-Length) is read, and ``exchanges`` keeps every request's
 method, path, headers and body, in order of arrival.
+    /to?location=L[&status=S]
+                      S (302 by default) with ``Location: L`` (L may be empty)
+    /encoded/NAME     a body of ``ENCODED_TEXT`` sent with a Content-Encoding, as NAME says:
+                      gzip, x-gzip, gzip2 (two gzip members back to back), deflate (zlib),
+                      deflate-raw, br, zstd, gzip-cut / br-cut / zstd-cut (the stream cut in
+                      half, framed whole), compress (a coding fetchall cannot decode)
 
 A route's first ``/`` may also be written ``_`` or ``%2F`` (``/bytes_7`` is ``/bytes/7``),
 and anything after a route's number is ignored (``/bytes/7/more`` is ``/bytes/7``).
@@ -50,10 +56,38 @@ import ssl
 import struct
 import threading
 import time
+import zlib
 from collections import Counter
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import brotli
+import zstandard
+
 REASONS = {200: "OK", 302: "Found", 404: "Not Found", 500: "Internal Server Error"}
+ENCODED_TEXT = b"fetchall decodes what it advertises. " * 200
+"""The decoded body of every ``/encoded/NAME`` route (7,400 bytes)."""
+
+
+def _deflate_raw(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+_HALF = len(ENCODED_TEXT) // 2
+ENCODED = {
+    "gzip": ("gzip", gzip.compress(ENCODED_TEXT)),
+    "x-gzip": ("x-gzip", gzip.compress(ENCODED_TEXT)),
+    "gzip2": (
+        "gzip",
+        gzip.compress(ENCODED_TEXT[:_HALF]) + gzip.compress(ENCODED_TEXT[_HALF:]),
+    ),
+    "deflate": ("deflate", zlib.compress(ENCODED_TEXT)),
+    "deflate-raw": ("deflate", _deflate_raw(ENCODED_TEXT)),
+    "br": ("br", brotli.compress(ENCODED_TEXT)),
+    "zstd": ("zstd", zstandard.ZstdCompressor().compress(ENCODED_TEXT)),
+    "compress": ("compress", b"\x1f\x9d not really LZW"),
+}
+"""Content-Encoding and body of each ``/encoded/NAME``; ``NAME-cut`` sends half the body."""
 
 
 class TestServer:
@@ -150,7 +184,7 @@ class TestServer:
         if method == "HEAD":
             writer = _HeadWriter(writer)
         parts = urlsplit(target)
-        query = parse_qs(parts.query)
+        query = parse_qs(parts.query, keep_blank_values=True)
         path = parts.path
         with self._lock:
             self.requests[path] += 1
@@ -283,6 +317,13 @@ class TestServer:
                 _respond(writer, 302, b"", {**cookie, "Location": query["then"][0]})
             else:
                 _respond(writer, 200, b"have one\n", cookie)
+        elif name == "to":
+            status = int(query.get("status", ["302"])[0])
+            _respond(writer, status, b"", {"Location": query["location"][0]})
+        elif name == "encoded":
+            coding, body = ENCODED[arg.removesuffix("-cut")]
+            body = body[: len(body) // 2] if arg.endswith("-cut") else body
+            _respond(writer, 200, body, {"Content-Encoding": coding})
         elif name == "echo":
             method, headers = request
             body = json.dumps({"method": method, "headers": headers}).encode()

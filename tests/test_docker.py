@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server import TestServer
+from tests.server import ENCODED_TEXT, TestServer
 from tests.test_process import read_line_within
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,6 +61,15 @@ def test_url_list_on_stdin_gives_jsonl_records(image: str, server: TestServer) -
     assert records["-:2"]["error_kind"] == "http_status"
     assert records["-:3"]["error_kind"] == "invalid_url"
     assert b"done: 3 URLs" in result.stderr
+
+
+def test_the_image_decodes_br_and_zstd(image: str, server: TestServer) -> None:
+    """brotli and zstandard are installed in the image: br and zstd bodies are decoded."""
+    urls = f"{server.url('/encoded/br')}\n{server.url('/encoded/zstd')}\n"
+    result = container("run", image, "--json", "-", stdin=urls.encode())
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert [record["bytes"] for record in records] == [len(ENCODED_TEXT)] * 2
 
 
 def test_runs_as_a_non_root_user(image: str) -> None:

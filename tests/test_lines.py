@@ -47,7 +47,11 @@ def test_valid_lines_name_a_url(raw: bytes, url: str) -> None:
         (b"ftp://example.com/file", "unsupported scheme 'ftp'"),
         (b"file:///etc/passwd", "unsupported scheme 'file'"),
         (b"http://[::1/", "unparsable URL"),
-        (b"http://example.com:99999/", "unparsable URL"),
+        (b"http://example.com:99999/", "port 99999 is outside 1-65535"),
+        (b"http://example.com:0/", "port 0 is outside 1-65535"),
+        (b"http://xn--n3h.example/", "not a valid internationalized name"),
+        (b"http://www.XN--N3H.example/", "not a valid internationalized name"),
+        (b"http://\xe2\x98\x83.example/", "not a valid internationalized name"),
         (b"http:///nohost", "no host"),
         (b"http://exa mple.com/", "whitespace or control"),
         (b"http://example.com/\x00", "whitespace or control"),
@@ -109,7 +113,7 @@ def test_splitter_bounds_an_endless_line() -> None:
 _URL_PIECES = [
     "http://", "HTTPS://", "ftp://", "example.com", "EXAMPLE.com", "127.0.0.1", "[::1]", "[x",
     "a", "-", ".", ":", ":80", ":65535", ":65536", ":99999", ":0", ":x", "@", "user@", "/", "?",
-    "#", "%20", " ", "\t", "\x7f", "é", "~", "[", "]", "\\",
+    "#", "%20", " ", "\t", "\x7f", "é", "~", "[", "]", "\\", "xn--n3h", "xn--bcher-kva", "XN--",
 ]  # fmt: skip
 
 

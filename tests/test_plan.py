@@ -25,7 +25,8 @@ DEFAULTS = Options(
     retries=2, max_retry_wait=60.0, fail_fast=False, per_host=0, rate=None, host_rate=None,
     method=None, header=None, data=None, data_binary=None, user_agent=None, max_redirects=10,
     no_follow=False, max_size=None, http2=False, insecure=False, cacert=None, proxy=None,
-    output_dir=None, skip_existing=False, sha256=False, resume=None, unique=False, shard=None,
+    raw=False, output_dir=None, skip_existing=False, sha256=False, resume=None, unique=False,
+    shard=None,
     transport="fast", debug=False,
 )  # fmt: skip
 
@@ -50,6 +51,7 @@ def test_values_become_settings_output_and_selection() -> None:
         json=True,
         shard="1/4",
         unique=True,
+        raw=True,
     )
     assert made.sources == ["urls.txt"]
     assert made.settings.method == "HEAD"
@@ -58,6 +60,7 @@ def test_values_become_settings_output_and_selection() -> None:
     assert (made.settings.follow_redirects, made.settings.verify) == (False, False)
     assert made.output.format is OutputFormat.JSONL
     assert (made.selection.shard, made.selection.unique) == (Shard(1, 4), True)
+    assert made.settings.raw is True
 
 
 @pytest.mark.parametrize(

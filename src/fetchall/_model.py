@@ -19,6 +19,8 @@
     too_large            the body is larger than the size limit
     write                the body could not be saved (disk full, permission)
     cancelled            the run stopped (a signal, or fail-fast) while it was in flight
+    internal             a bug in fetchall met while fetching this line (the exception is
+                         kept in ``FetchError.exception``); the run goes on
 
 - ``StopReason``: why a run was stopped before its input ended.
 - ``SetupError``: the settings cannot make a client or an output folder; nothing was fetched.
@@ -27,7 +29,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -68,6 +70,7 @@ class ErrorKind(StrEnum):
     TOO_LARGE = "too_large"
     WRITE = "write"
     CANCELLED = "cancelled"
+    INTERNAL = "internal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,8 @@ class FetchError:
     kind: ErrorKind
     message: str
     response: Response | None = None
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+    """For ``internal``: the exception, whose traceback ``--debug`` shows."""
 
 
 class BodyWriteError(Exception):

@@ -85,6 +85,8 @@ class Settings:
     """With ``output_dir``: a URL whose file is already there is not fetched."""
     sha256: bool = False
     """Give each successful result the SHA-256 of its body."""
+    raw: bool = False
+    """Keep bodies exactly as sent: no content decoding, ``bytes`` counted on the wire."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

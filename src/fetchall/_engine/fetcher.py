@@ -38,11 +38,13 @@ from fetchall._model import (
     StopReason,
 )
 from fetchall._settings import Settings
+from fetchall._targets import masked
 
 
 @dataclass(frozen=True, slots=True)
 class _Crash:
-    """An unexpected exception (a bug, or a source that failed mid-read) for the consumer."""
+    """An exception outside any line's attempts (a source that failed mid-read, or a bug
+    in reading lines) for the consumer: it ends the run."""
 
     error: Exception
 
@@ -208,9 +210,8 @@ class Fetcher:
         assert self._attempts is not None  # set on entering
         try:
             outcome = await self._attempts.run(flight)
-        except Exception as exc:
-            self._finished.put_nowait(_Crash(exc))
-            return
+        except Exception as exc:  # a bug: this line's record, never the end of the run
+            outcome = Err(_internal_error(exc))
         del self._flights[flight]
         elapsed = time.perf_counter() - flight.started
         result = FetchResult(
@@ -222,6 +223,19 @@ class Fetcher:
             self._launch(*waiting, flight.host)
         else:
             self._in_flight.release()
+
+
+_MAX_WORDS = 300
+"""Characters of an exception's message kept in an internal error's."""
+
+
+def _internal_error(exc: Exception) -> FetchError:
+    """The ``internal`` error of a line whose attempts met a bug: the exception's type and
+    words (a password in a URL masked), and the exception for ``--debug``."""
+    words = masked(str(exc))[:_MAX_WORDS]
+    message = f"internal error: {type(exc).__name__}{': ' if words else ''}{words}"
+    message += " (a bug in fetchall; --debug shows the traceback)"
+    return FetchError(ErrorKind.INTERNAL, message, exception=exc)
 
 
 async def fetch_all(

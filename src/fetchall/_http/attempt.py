@@ -10,13 +10,15 @@ from typing import Protocol
 
 import httpx
 
+from fetchall._http.codings import decoded
 from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
-from fetchall._http.errors import classify, speaks_plain_http
-from fetchall._http.redirects import discard, is_followed
+from fetchall._http.errors import RedirectLimit, RefusedRedirect, classify, speaks_plain_http
+from fetchall._http.redirects import location, send
 from fetchall._http.retry_after import parse_retry_after
 from fetchall._http.urls import make_url
 from fetchall._model import BodyWriteError, Err, ErrorKind, FetchError, Ok, Response, Result
 from fetchall._settings import Settings
+from fetchall._targets import masked
 
 
 class AttemptProgress(Protocol):
@@ -76,14 +78,6 @@ class _TooLarge(Exception):
     """The body is over the size limit."""
 
 
-class _NotFollowed(Exception):
-    """A redirect was to be followed and is not: one too many, or not to http(s)."""
-
-    def __init__(self, kind: ErrorKind, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
 async def attempt(
     client: httpx.AsyncClient,
     url: str,
@@ -102,13 +96,12 @@ async def attempt(
     body = _NO_BODY if settings.body is None else httpx.ByteStream(settings.body)
     try:
         async with _deadline(loop, settings), _speed_guard(loop, settings, partial):
-            response = await client.send(
-                _new_request(client, settings.method, url, body), stream=True
+            response = await send(
+                client, _new_request(client, settings.method, url, body), settings
             )
-            if response.next_request is not None and settings.follow_redirects:
-                response = await _follow(client, response, settings, partial)
             try:
-                _take_head(response, settings, partial)
+                partial.redirects = len(response.history)
+                _take_head(response, partial)
                 reason = await _receive(response, settings, partial, progress, sink)
             finally:
                 await response.aclose()
@@ -119,16 +112,17 @@ async def attempt(
         return Err(FetchError(ErrorKind.TIMEOUT, message, partial.response()))
     except _TooLarge as exc:
         return Err(FetchError(ErrorKind.TOO_LARGE, str(exc), partial.response()))
-    except _NotFollowed as exc:
-        return Err(FetchError(exc.kind, str(exc), partial.response()))
     except BodyWriteError as exc:
         return Err(FetchError(ErrorKind.WRITE, str(exc), partial.response()))
     except (httpx.RequestError, httpx.InvalidURL, OSError) as exc:
+        if isinstance(exc, RedirectLimit | RefusedRedirect):  # the record keeps the 3xx
+            partial.redirects = exc.redirects
+            _take_head(exc.response, partial)
         received = None if partial.status is None else partial.received
         kind, message = classify(exc, partial.final_url, received, settings)
         if https_assumed and speaks_plain_http(exc, url):
             message += _PLAIN_HTTP_HINT
-        return Err(FetchError(kind, message, partial.response()))
+        return Err(FetchError(kind, masked(message), partial.response()))
     fetched = partial.response()
     assert fetched is not None  # the head arrived, or an exception returned above
     if fetched.status >= 400:
@@ -137,44 +131,14 @@ async def attempt(
     return Ok(fetched)
 
 
-async def _follow(
-    client: httpx.AsyncClient, response: httpx.Response, settings: Settings, partial: _Partial
-) -> httpx.Response:
-    """Follow the redirect ``response`` and those after it as far as ``settings`` allow,
-    counting them in ``partial``; the last response, its body unread. (Called only for a
-    redirect, so that other responses cost no extra coroutine.)"""
-    while (
-        response.next_request is not None
-        and partial.redirects < settings.max_redirects
-        and is_followed(response.next_request)
-    ):
-        request = response.next_request
-        await discard(response)
-        partial.redirects += 1
-        partial.final_url = str(request.url)
-        response = await client.send(request, stream=True)
-    return response
-
-
-def _take_head(response: httpx.Response, settings: Settings, partial: _Partial) -> None:
-    """Keep what the last response's head says in ``partial``; raises ``_NotFollowed``
-    when it is a redirect that was to be followed but is not."""
+def _take_head(response: httpx.Response, partial: _Partial) -> None:
+    """Keep what the last response's head says in ``partial`` (the target of a redirect
+    that was not followed too)."""
     partial.status = response.status_code
     partial.final_url = str(response.url)
     partial.content_type = response.headers.get("content-type")
     partial.content_length = _declared_length(response)
-    hop = response.next_request
-    if hop is None:
-        return
-    partial.location = str(hop.url)
-    if not settings.follow_redirects:
-        return
-    if not is_followed(hop):
-        scheme = hop.url.scheme
-        message = f"redirect to unsupported scheme {scheme!r}: only http and https are followed"
-        raise _NotFollowed(ErrorKind.INVALID_URL, message)
-    message = f"more than {settings.max_redirects} redirects"
-    raise _NotFollowed(ErrorKind.TOO_MANY_REDIRECTS, message)
+    partial.location = location(response)
 
 
 async def _receive(
@@ -190,7 +154,7 @@ async def _receive(
     if response.status_code >= 400:
         sink = None  # an error page is neither saved nor hashed
         partial.retry_after = parse_retry_after(response.headers.get("retry-after"))
-    async for chunk in _body_chunks(response):
+    async for chunk in _body_chunks(response, settings):
         partial.received += len(chunk)
         progress.on_bytes(len(chunk))
         if sink is not None:
@@ -253,23 +217,31 @@ def _new_request(
     )
 
 
-def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives, decoded when it has a Content-Encoding. Without one the
-    bytes are the same either way, and the raw ones skip httpx's decoder and rechunker
-    (10 us a response). A body already read (mock transports) can only come from httpx's
-    copy."""
-    if response.is_stream_consumed or "content-encoding" in response.headers:
+def _body_chunks(response: httpx.Response, settings: Settings) -> AsyncIterator[bytes]:
+    """The body as it arrives, decoded by ``codings`` when it has a Content-Encoding (and
+    ``--raw`` does not ask for it as sent). Without one the raw bytes skip any decoder and
+    rechunker (10 us a response with httpx's). A body already read (mock transports) can
+    only come from httpx's copy, decoded by httpx."""
+    if response.is_stream_consumed:
         return response.aiter_bytes()
-    return response.aiter_raw()
+    if settings.raw or "content-encoding" not in response.headers:
+        return response.aiter_raw()
+    codings = response.headers.get_list("content-encoding", split_commas=True)
+    return decoded(response.aiter_raw(), codings)
+
+
+_MAX_LENGTH_DIGITS = 19
+"""Content-Length digits that count (63 bits); a longer one is left to the framing, which
+refuses it, and to the count of bytes received (``int`` refuses more than 4,300 digits)."""
 
 
 def _declared_length(response: httpx.Response) -> int | None:
-    """The Content-Length of ``response`` in bytes; None when absent or not one number
-    (httpx joins repeated fields with commas)."""
+    """The Content-Length of ``response`` in bytes; None when absent or not one number of
+    ASCII digits (``str.isdigit`` takes ``²``; httpx joins repeated fields with commas)."""
     declared = response.headers.get("content-length")
-    if declared is None or not (declared.isascii() and declared.isdigit()):
+    if declared is None or len(declared) > _MAX_LENGTH_DIGITS:
         return None
-    return int(declared)
+    return int(declared) if declared.isascii() and declared.isdigit() else None
 
 
 def _check_declared_size(partial: _Partial, settings: Settings) -> None:

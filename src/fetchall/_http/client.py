@@ -12,6 +12,7 @@ from urllib.request import getproxies
 import httpx
 
 from fetchall._http.attempt import AttemptProgress, BodySink, attempt
+from fetchall._http.codings import ACCEPT_ENCODING
 from fetchall._http.redirects import RedirectingClient
 from fetchall._http.transport import FastTransport
 from fetchall._http.typed_transport import TypedErrorsTransport
@@ -111,9 +112,12 @@ def _make_client(settings: Settings, transport: Transport | None) -> httpx.Async
 
 
 def _headers(settings: Settings) -> httpx.Headers:
-    """The fields of every request: User-Agent, the ``-H`` ones (replacing defaults of the
-    same name, whatever its case), and a body's Content-Type (unless given) and length."""
-    headers = httpx.Headers({"User-Agent": settings.user_agent or USER_AGENT})
+    """The fields of every request: User-Agent, Accept-Encoding, the ``-H`` ones (replacing
+    defaults of the same name, whatever its case), and a body's Content-Type (unless given)
+    and length."""
+    headers = httpx.Headers(
+        {"User-Agent": settings.user_agent or USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
+    )
     headers.update(settings.headers)
     if settings.body is not None:
         headers.setdefault("Content-Type", FORM_CONTENT_TYPE)

@@ -5,7 +5,8 @@ Kinds are decided by exception type only. Transports raise httpx's exceptions, c
 their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), and two typed
 subclasses of ``httpx.RemoteProtocolError`` that httpx lacks: ``NoResponse`` and
 ``IncompleteBody``. (httpx's own transport says these only in its messages; see
-``typed_transport``.)
+``typed_transport``.) Following redirects (``redirects``) raises ``RefusedRedirect`` and
+``RedirectLimit``; decoding a body (``codings``) raises ``httpx.DecodingError``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,26 @@ class IncompleteBody(httpx.RemoteProtocolError):
     """The connection ended before the whole body (by its framing) arrived."""
 
 
+class RefusedRedirect(httpx.InvalidURL):
+    """A redirect's target is not a URL fetchall requests; the message says which and why.
+    ``response`` is the redirect (its body closed), ``redirects`` the hops followed before."""
+
+    def __init__(self, message: str, *, response: httpx.Response, redirects: int) -> None:
+        super().__init__(message)
+        self.response = response
+        self.redirects = redirects
+
+
+class RedirectLimit(httpx.TooManyRedirects):
+    """More redirects than allowed; ``response`` is the last redirect (its body closed),
+    ``redirects`` the hops followed."""
+
+    def __init__(self, message: str, *, response: httpx.Response, redirects: int) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.redirects = redirects
+
+
 def classify(
     exc: httpx.RequestError | httpx.InvalidURL | OSError,
     url: str,
@@ -43,8 +64,12 @@ def classify(
     ``received`` the body bytes read so far, or None when no response head arrived."""
     where = _where(exc, url)
     detail = _detail(exc)
+    if isinstance(exc, RefusedRedirect):
+        return ErrorKind.INVALID_URL, str(exc)
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return ErrorKind.INVALID_URL, f"invalid URL: {detail}"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return ErrorKind.TOO_MANY_REDIRECTS, f"more than {settings.max_redirects} redirects"
     if isinstance(exc, httpx.ConnectTimeout):
         return ErrorKind.TIMEOUT, f"could not connect to {where} within {settings.connect_timeout}s"
     if isinstance(exc, httpx.ReadTimeout):

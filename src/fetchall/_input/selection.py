@@ -31,7 +31,7 @@ class Shard:
     def parse(cls, text: str) -> Shard:
         """``K/N`` with 0 <= K < N; ValueError otherwise."""
         index, slash, count = text.partition("/")
-        if not (slash and index.strip().isdigit() and count.strip().isdigit()):
+        if not (slash and _digits(index.strip()) and _digits(count.strip())):
             raise ValueError(f"{text!r} is not K/N")
         shard = cls(int(index), int(count))
         if not 0 <= shard.index < shard.count:
@@ -59,6 +59,11 @@ class LineCounts:
     def dropped(self) -> int:
         """Lines read and dropped, whatever the reason."""
         return self.other_shard + self.already_done + self.duplicate
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits, as ``int`` takes them (``str.isdigit`` also takes ``²``)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from fetchall._input.byte_order import ToUtf8
 from fetchall._input.lines import LineSplitter, is_skipped, parse_line
 from fetchall._model import Line
 
@@ -51,18 +52,21 @@ def close_sources(sources: Sequence[Source]) -> None:
 
 
 async def read_lines(sources: Sequence[Source]) -> AsyncIterator[Line]:
-    """Every non-blank, non-comment line of every source, in order, tagged ``name:number``."""
+    """Every non-blank, non-comment line of every source, in order, tagged ``name:number``
+    (a source's byte-order mark is read as ``byte_order`` says)."""
     for source in sources:
         splitter = LineSplitter()
+        text = ToUtf8()
         number = 0
         async for chunk in _read_chunks(source):
-            for raw in splitter.feed(chunk):
+            for raw in splitter.feed(text.feed(chunk)):
                 number += 1
-                line = parse_line(raw, f"{source.name}:{number}")
+                line = parse_line(raw, f"{source.name}:{number}", text.encoding)
                 if line is not None:
                     yield line
-        for raw in splitter.finish():
-            line = parse_line(raw, f"{source.name}:{number + 1}")
+        for raw in [*splitter.feed(text.finish()), *splitter.finish()]:
+            number += 1
+            line = parse_line(raw, f"{source.name}:{number}", text.encoding)
             if line is not None:
                 yield line
 
@@ -123,10 +127,18 @@ def count_lines(sources: Sequence[Source]) -> int | None:
     try:
         if any(name == STDIN or not stat.S_ISREG(os.stat(name).st_mode) for name in names):
             return None
-        count = 0
-        for name in names:
-            with open(name, "rb") as file:
-                count += sum(not is_skipped(raw.strip()) for raw in file)
-        return count
+        return sum(_count_file_lines(name) for name in names)
     except OSError:
         return None
+
+
+def _count_file_lines(name: str) -> int:
+    """The non-blank, non-comment lines of one file, read as ``read_lines`` reads it."""
+    splitter = LineSplitter()
+    text = ToUtf8()
+    count = 0
+    with open(name, "rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            count += sum(not is_skipped(raw.strip()) for raw in splitter.feed(text.feed(chunk)))
+    rest = [*splitter.feed(text.finish()), *splitter.finish()]
+    return count + sum(not is_skipped(raw.strip()) for raw in rest)

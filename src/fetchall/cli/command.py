@@ -152,6 +152,9 @@ Cacert = Annotated[str | None, _request(
 Proxy = Annotated[str | None, _request(
     "--proxy", metavar="URL",
     help="Send requests through this proxy (HTTP_PROXY and friends are honoured anyway).")]
+Raw = Annotated[bool, _request(
+    "--raw", help="Keep bodies exactly as sent: no gzip/deflate/br/zstd decoding; bytes "
+    "counted on the wire.")]
 Transport = Annotated[str, _request(
     "--transport", metavar="fast|httpx",
     help="HTTP/1.1 transport: fetchall's fast one, or httpx's own (--http2 uses httpx's).")]
@@ -210,6 +213,7 @@ def command(
     insecure: Insecure = False,
     cacert: Cacert = None,
     proxy: Proxy = None,
+    raw: Raw = False,
     output_dir: OutputDir = None,
     skip_existing: SkipExisting = False,
     sha256: Sha256 = False,
@@ -235,7 +239,7 @@ def command(
         method=method, header=header, data=data, data_binary=data_binary,
         user_agent=user_agent, max_redirects=max_redirects,
         no_follow=no_follow, max_size=max_size, http2=http2, insecure=insecure,
-        cacert=cacert, proxy=proxy, output_dir=output_dir, skip_existing=skip_existing,
+        cacert=cacert, proxy=proxy, raw=raw, output_dir=output_dir, skip_existing=skip_existing,
         sha256=sha256, resume=resume, unique=unique, shard=shard, transport=transport,
         debug=debug,
     )  # fmt: skip

@@ -14,6 +14,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from fetchall._targets import masked
 from fetchall.cli.progress import FailureLine, ProgressState, RowView, Snapshot
 from fetchall.cli.units import human_bytes, human_duration, shorten
 from fetchall.cli.writers import ScreenWriter
@@ -59,7 +60,7 @@ def _row(row: RowView, width: int) -> Text:
     text.append(fields, style="yellow" if row.retry_in is not None else "")
     text.append("  ")
     text.append(attempt, style="yellow")
-    text.append(shorten(row.url, room))
+    text.append(shorten(masked(row.url), room))
     return text
 
 

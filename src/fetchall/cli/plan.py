@@ -69,6 +69,7 @@ class Options:
     insecure: bool
     cacert: str | None
     proxy: str | None
+    raw: bool
     output_dir: str | None
     skip_existing: bool
     sha256: bool
@@ -201,6 +202,7 @@ def _settings(options: Options) -> Settings:
         verify=not options.insecure,
         cacert=options.cacert,
         proxy=options.proxy,
+        raw=options.raw,
         fail_fast=options.fail_fast,
         output_dir=options.output_dir,
         skip_existing=options.skip_existing,

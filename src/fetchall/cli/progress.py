@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fetchall._model import Err, FetchResult, Line
+from fetchall._targets import masked
 from fetchall.cli.stats import RunStats
 
 MAX_PENDING_FAILURES = 1000
@@ -117,7 +118,9 @@ class ProgressState:
             error = result.outcome.error
             label = str(error.response.status) if error.response else error.kind.value
             if len(self._failures) < MAX_PENDING_FAILURES:
-                self._failures.append(FailureLine(label, result.line.text, error.message))
+                self._failures.append(
+                    FailureLine(label, masked(result.line.text), masked(error.message))
+                )
             else:
                 self._dropped_failures += 1
 

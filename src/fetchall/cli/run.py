@@ -25,7 +25,8 @@ from fetchall._input import (
     read_resume,
     select_lines,
 )
-from fetchall._model import Line, SetupError, StopReason
+from fetchall._model import Err, FetchResult, Line, SetupError, StopReason
+from fetchall._targets import masked
 from fetchall.cli.console import stderr_console
 from fetchall.cli.environment import Environment, say
 from fetchall.cli.event_loop import loop_factory
@@ -153,6 +154,8 @@ async def _fetch_and_write(job: _Job) -> StopReason | None:
         try:
             async for result in fetcher.results(job.lines):
                 stats.add(result)
+                if output.debug:
+                    _show_bug(result, env)
                 try:
                     writer.write(record_of(result))
                 except BrokenPipeError:
@@ -163,6 +166,14 @@ async def _fetch_and_write(job: _Job) -> StopReason | None:
             for signum in SIGNAL_REASONS:
                 loop.remove_signal_handler(signum)
     return fetcher.stopped_by
+
+
+def _show_bug(result: FetchResult, env: Environment) -> None:
+    """The traceback of a line's internal error (a bug), on stderr."""
+    if isinstance(result.outcome, Err) and result.outcome.error.exception is not None:
+        say(env, f"traceback of the internal error of {masked(result.line.text)}:")
+        traceback.print_exception(result.outcome.error.exception, file=env.stderr)
+        env.stderr.flush()
 
 
 def _read_resume(path: str | None, env: Environment, *, quiet: bool) -> ResumeState | None:

@@ -9,6 +9,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from fetchall._model import ErrorKind
+from fetchall._targets import masked
 from fetchall.cli.stats import Accounting, Failure, RunStats
 from fetchall.cli.units import human_bytes, human_latency, shorten
 
@@ -30,6 +32,15 @@ def render_summary(
         parts.append(_slowest(stats, width))
     if stats.first_failures:
         parts.append(_failures(stats, width))
+    bugs = stats.failed_by_kind[ErrorKind.INTERNAL.value]
+    if bugs:
+        parts.append(
+            Text(
+                f"{bugs:,} internal error{'' if bugs == 1 else 's'}: a bug in fetchall; "
+                "run with --debug and report it",
+                style="bold red",
+            )
+        )
     return Group(*parts)
 
 
@@ -50,7 +61,7 @@ def _title(stats: RunStats, wall_seconds: float, stop: str | None) -> Text:
 def _stopped_after(failure: Failure, width: int) -> Text:
     """Which line's failure stopped the run."""
     head = f"stopped after the failure of {failure.source} ({failure.kind}): "
-    return Text.assemble(head, shorten(failure.url, max(10, width - len(head))))
+    return Text.assemble(head, shorten(masked(failure.url), max(10, width - len(head))))
 
 
 def _lines(stats: RunStats, lines: Accounting) -> Table:
@@ -130,7 +141,7 @@ def _slowest(stats: RunStats, width: int) -> Table:
     table.add_column("seconds", justify="right", no_wrap=True)
     table.add_column("URL", no_wrap=True)
     for elapsed, url in sorted(stats.slowest, reverse=True):
-        table.add_row(f"{elapsed:.3f}", shorten(url, max(10, width - 12)))
+        table.add_row(f"{elapsed:.3f}", shorten(masked(url), max(10, width - 12)))
     return table
 
 
@@ -140,6 +151,6 @@ def _failures(stats: RunStats, width: int) -> Table:
     table.add_column("URL and error", overflow="fold")
     for failure in stats.first_failures:
         table.add_row(
-            failure.kind, f"{shorten(failure.url, max(10, width - 22))}\n{failure.message}"
+            failure.kind, f"{shorten(masked(failure.url), max(10, width - 22))}\n{failure.message}"
         )
     return table
