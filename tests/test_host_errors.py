@@ -25,6 +25,7 @@ from fetchall import (
 )
 from fetchall._engine.host_errors import HostErrors
 from fetchall._origin import Origin
+from tests.conftest import invoke
 from tests.server import TestServer
 
 pytestmark = pytest.mark.anyio
@@ -317,3 +318,11 @@ def test_the_state_is_bounded_by_max_hosts() -> None:
         fail(given_up, host, 1)
     kept = [given_up.refusal(host.origin) is not None for host in hosts]
     assert kept == [True, False, False, True, True]
+
+
+def test_a_negative_count_is_a_usage_error(url_file) -> None:
+    """--max-host-errors -1 stops before fetching, naming the option and the range."""
+    result = invoke("--max-host-errors", "-1", str(url_file("http://127.0.0.1:9/")))
+    assert result.exit_code == 2
+    assert "--max-host-errors" in result.stderr
+    assert "or 0 for no limit" in result.stderr
