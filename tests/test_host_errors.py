@@ -24,9 +24,13 @@ from fetchall import (
     fetch_all,
 )
 from fetchall._engine.host_errors import HostErrors
+from fetchall._input import LineCounts
 from fetchall._origin import Origin
-from tests.conftest import invoke
+from fetchall.cli.stats import Accounting, RunStats
+from fetchall.cli.summary import render_summary
+from tests.conftest import invoke, jsonl, run_fetchall
 from tests.server import TestServer
+from tests.test_display import text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -320,9 +324,53 @@ def test_the_state_is_bounded_by_max_hosts() -> None:
     assert kept == [True, False, False, True, True]
 
 
+def test_the_summary_counts_the_lines_not_tried() -> None:
+    """The summary says how many lines were not tried and why; nothing when none were."""
+    stats = RunStats(max_host_errors=10)
+    line = Line("http://127.0.0.1:9/", "urls.txt:1", Ok("http://127.0.0.1:9/"))
+    failure = Err(FetchError(ErrorKind.CONNECT, "connection refused by 127.0.0.1:9"))
+    stats.add(FetchResult(line, failure, 0.01, 1))
+    assert "not tried" not in text_of(
+        render_summary(stats, 1.0, lines=Accounting(LineCounts()), width=100)
+    )
+    refused = Err(FetchError(ErrorKind.CONNECT, "not tried: ..."))
+    for _ in range(20):
+        stats.add(FetchResult(line, refused, 0.0, 0))
+    text = text_of(render_summary(stats, 1.0, lines=Accounting(LineCounts()), width=100))
+    assert "20 lines not tried: their host failed 10 times in a row (--max-host-errors)" in text
+
+
+def test_the_default_is_10_through_the_command(url_file) -> None:
+    """Without the option, 12 lines of a closed port: 10 tried, 2 not, and the summary
+    says so."""
+    urls, _ = refused_urls(12)
+    result = invoke("--json", "-c", "1", "-r", "0", str(url_file(*urls)))
+    assert [record["attempts"] for record in jsonl(result.stdout)] == [1] * 10 + [0] * 2
+    assert "2 lines not tried: their host failed 10 times in a row" in result.stderr
+    assert result.exit_code == 1
+
+
 def test_a_negative_count_is_a_usage_error(url_file) -> None:
     """--max-host-errors -1 stops before fetching, naming the option and the range."""
     result = invoke("--max-host-errors", "-1", str(url_file("http://127.0.0.1:9/")))
     assert result.exit_code == 2
     assert "--max-host-errors" in result.stderr
     assert "or 0 for no limit" in result.stderr
+
+
+def test_the_installed_command_gives_up_on_a_dead_host(url_file) -> None:
+    """Through the installed fetchall: --max-host-errors 3 on 8 lines of a closed port
+    makes 3 attempts; 5 records say not tried, and so does the summary."""
+    urls, port = refused_urls(8)
+    done = run_fetchall(
+        "--json", "-c", "1", "-r", "0", "--max-host-errors", "3", str(url_file(*urls))
+    )
+    records = jsonl(done.stdout.decode())
+    assert [record["attempts"] for record in records] == [1] * 3 + [0] * 5
+    assert {record["error_kind"] for record in records} == {"connect"}
+    assert records[3]["error"] == (
+        f"not tried: 3 attempts at 127.0.0.1:{port} failed in a row "
+        f"(last: connection refused by 127.0.0.1:{port})"
+    )
+    assert "5 lines not tried: their host failed 3 times in a row" in done.stderr.decode()
+    assert done.returncode == 1
