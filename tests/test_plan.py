@@ -22,7 +22,8 @@ DEFAULTS = Options(
     sources=["urls.txt"], concurrency=16, output_format=OutputFormat.TEXT, json=False,
     quiet=False, no_color=False, progress=None, timeout=None, connect_timeout=10.0,
     speed_limit="1024", speed_time=30.0,
-    retries=2, max_retry_wait=60.0, fail_fast=False, per_host=0, rate=None, host_rate=None,
+    retries=2, max_retry_wait=60.0, max_host_errors=10, fail_fast=False, per_host=0,
+    rate=None, host_rate=None,
     method=None, header=None, data=None, data_binary=None, user_agent=None, max_redirects=10,
     no_follow=False, max_size=None, http2=False, insecure=False, cacert=None, proxy=None,
     raw=False, output_dir=None, skip_existing=False, sha256=False, resume=None, unique=False,
@@ -197,6 +198,7 @@ def test_one_origin_rule(
         ({"retries": -1}, "--retries", "a whole number, 0 or more"),
         ({"per_host": -2}, "--per-host", "or 0 for no limit"),
         ({"max_redirects": -1}, "--max-redirects", "a whole number, 0 or more"),
+        ({"max_host_errors": -1}, "--max-host-errors", "failed attempts, or 0 for no limit"),
     ],
 )
 def test_numbers_out_of_range_name_the_option_and_the_range(
@@ -206,6 +208,12 @@ def test_numbers_out_of_range_name_the_option_and_the_range(
     with pytest.raises(UsageError, match=words) as raised:
         plan(**changes)
     assert raised.value.param == param
+
+
+@pytest.mark.parametrize("count", [0, 1, 10, 500])
+def test_max_host_errors_is_a_count_where_0_is_off(count: int) -> None:
+    """--max-host-errors takes any whole number from 0 (off) up, as given."""
+    assert plan(max_host_errors=count).settings.max_host_errors == count
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("0", None), ("none", None), ("2.5", 2.5)])

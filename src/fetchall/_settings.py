@@ -17,6 +17,7 @@ DEFAULT_MAX_REDIRECTS = 10
 DEFAULT_RETRIES = 2
 DEFAULT_MAX_RETRY_WAIT = 60.0
 """Seconds."""
+DEFAULT_MAX_HOST_ERRORS = 10
 WAITING_PER_PERMIT = 4
 """With ``per_host``, lines waiting for a busy host are bounded by this times the concurrency."""
 
@@ -43,6 +44,10 @@ class Settings:
     """Further attempts after a transient failure (>= 0)."""
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
     """The longest wait in seconds before a retry, whatever Retry-After asks (>= 0)."""
+    max_host_errors: int = DEFAULT_MAX_HOST_ERRORS
+    """After this many failed attempts in a row at one host (``dns``, ``connect``, or
+    ``timeout`` before any response), its lines not yet tried fail at once; 0 turns this off
+    (>= 0)."""
     per_host: int = 0
     """At most this many requests in flight to one (scheme, host, port); 0 is no limit."""
     rate: float | None = None
@@ -95,8 +100,10 @@ class Settings:
             raise ValueError("timeouts must be positive")
         if self.speed_limit < 0 or self.speed_time <= 0:
             raise ValueError("speed_limit must not be negative, speed_time must be positive")
-        if self.retries < 0 or self.max_redirects < 0 or self.per_host < 0:
-            raise ValueError("retries, max_redirects and per_host must not be negative")
+        if min(self.retries, self.max_redirects, self.per_host, self.max_host_errors) < 0:
+            raise ValueError(
+                "retries, max_redirects, per_host and max_host_errors must not be negative"
+            )
         if self.max_retry_wait < 0:
             raise ValueError("max_retry_wait must not be negative")
         for rate in (self.rate, self.host_rate):

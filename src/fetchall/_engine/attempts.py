@@ -1,6 +1,6 @@
 """The attempts for one line: wait for the start rates, attempt, keep the body (saved
 and/or hashed) when it succeeds, and retry a transient failure after a backoff or the
-server's Retry-After."""
+server's Retry-After; none more once the line's host is given up on (``host_errors``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import time
 from dataclasses import dataclass, field
 
 from fetchall._bodies import BodyWriter, Saver
+from fetchall._engine.host_errors import GivenUp, HostErrors
 from fetchall._engine.hosts import Host
 from fetchall._engine.observer import Observer
 from fetchall._engine.rates import TokenBucket
 from fetchall._engine.retry import is_transient, retry_delay
 from fetchall._http import HttpClient
 from fetchall._model import Err, FetchError, Line, Ok, Response, Result
+from fetchall._origin import Origin
 from fetchall._settings import Settings
 
 
@@ -31,6 +33,14 @@ class Flight:
     attempts: int = 0
     path: str | None = None
     sha256: str | None = None
+    _origin: Origin | None = field(default=None, init=False, repr=False)
+
+    @property
+    def origin(self) -> Origin:
+        """The origin (scheme, host, port) of the line's URL, parsed on first use."""
+        if self._origin is None:
+            self._origin = Origin.of(self.url)
+        return self._origin
 
     def on_headers(self, status: int) -> None:
         """The final response's head arrived."""
@@ -50,6 +60,7 @@ class Attempts:
         settings: Settings,
         saver: Saver | None,
         loop: asyncio.AbstractEventLoop,
+        host_errors: HostErrors,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -57,25 +68,54 @@ class Attempts:
         self._keeps_bodies = saver is not None or settings.sha256
         self._rate = TokenBucket(settings.rate) if settings.rate else None
         self._loop = loop
+        self._host_errors = host_errors
 
     async def run(self, flight: Flight) -> Result[Response, FetchError]:
-        """Attempt until success, a lasting failure, or no retries left; the last outcome."""
+        """Attempt until success, a lasting failure, or no retries left; the last outcome.
+        A line whose host is given up on before its first attempt gets the refusal (no
+        attempt made); before a retry, its last failure, saying it was not retried."""
         settings = self._settings
+        given_up = await self._start(flight)
+        if given_up is not None:
+            return Err(given_up.error)
         while True:
-            if self._rate is not None:
-                await self._rate.acquire()
-            if flight.host is not None and flight.host.bucket is not None:
-                await flight.host.bucket.acquire()
-            flight.attempts += 1
-            flight.observer.on_start(flight.line, flight.attempts)
             outcome = await self._attempt(flight)
+            self._host_errors.record(flight, outcome)
             match outcome:
                 case Err(error) if flight.attempts <= settings.retries and is_transient(error):
-                    delay = retry_delay(error, flight.attempts, settings.max_retry_wait)
-                    flight.observer.on_retry_wait(flight.line, flight.attempts + 1, delay)
-                    await asyncio.sleep(delay)
+                    given_up = await self._retry(flight, error)
+                    if given_up is not None:
+                        return Err(given_up.not_retried(error))
                 case _:
                     return outcome
+
+    async def _retry(self, flight: Flight, error: FetchError) -> GivenUp | None:
+        """Wait before the next attempt after ``error`` and start it; or why not, when the
+        line's host is given up on before or after the wait."""
+        given_up = self._refusal(flight)
+        if given_up is not None:
+            return given_up
+        delay = retry_delay(error, flight.attempts, self._settings.max_retry_wait)
+        flight.observer.on_retry_wait(flight.line, flight.attempts + 1, delay)
+        await asyncio.sleep(delay)
+        return await self._start(flight)
+
+    async def _start(self, flight: Flight) -> GivenUp | None:
+        """Wait for the start rates, then count and announce the next attempt; or, when the
+        line's host is given up on by then, why not (and make none)."""
+        if self._rate is not None:
+            await self._rate.acquire()
+        if flight.host is not None and flight.host.bucket is not None:
+            await flight.host.bucket.acquire()
+        given_up = self._refusal(flight)
+        if given_up is None:
+            flight.attempts += 1
+            flight.observer.on_start(flight.line, flight.attempts)
+        return given_up
+
+    def _refusal(self, flight: Flight) -> GivenUp | None:
+        host_errors = self._host_errors
+        return host_errors.refusal(flight.origin) if host_errors.giving_up else None
 
     async def _attempt(self, flight: Flight) -> Result[Response, FetchError]:
         """One attempt, its body saved and/or hashed when asked; a body that is not kept

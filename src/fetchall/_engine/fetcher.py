@@ -8,6 +8,10 @@ Permits, from the outside in:
 - the *in-flight* permits (``concurrency``): a task is spawned only once one is free;
 - with ``per_host``, a host's slots (see ``hosts``).
 
+A line whose host is given up on (``host_errors``, ``--max-host-errors``) fails at once
+when it is read, taking no permit; one already past that point (waiting for a permit, or
+for its host's slot) fails without an attempt when it would start (``attempts``).
+
 ``stop()`` stops reading and starting, cancels what is in flight, and gives each
 cancelled line a ``cancelled`` result; lines never started get none.
 """
@@ -23,6 +27,7 @@ from typing import Self
 
 from fetchall._bodies import Saver
 from fetchall._engine.attempts import Attempts, Flight
+from fetchall._engine.host_errors import HostErrors
 from fetchall._engine.hosts import Host, HostGate
 from fetchall._engine.observer import NullObserver, Observer
 from fetchall._http import HttpClient, Transport
@@ -37,6 +42,7 @@ from fetchall._model import (
     SetupError,
     StopReason,
 )
+from fetchall._origin import Origin
 from fetchall._settings import Settings
 from fetchall._targets import masked
 
@@ -87,6 +93,7 @@ class Fetcher:
         self._finished: asyncio.Queue[_Item] = asyncio.Queue()
         self._flights: dict[Flight, asyncio.Task[None]] = {}
         self._gate = HostGate(settings.per_host, settings.host_rate)
+        self._host_errors = HostErrors(settings.max_host_errors)
         self._saver: Saver | None = None
         self._feeder: asyncio.Task[None] | None = None
         self._stopped_by: StopReason | None = None
@@ -101,7 +108,9 @@ class Fetcher:
             except OSError as exc:
                 await self._client.aclose()
                 raise SetupError(f"cannot use {self._settings.output_dir}: {exc.strerror}") from exc
-        self._attempts = Attempts(self._client, self._settings, self._saver, self._loop)
+        self._attempts = Attempts(
+            self._client, self._settings, self._saver, self._loop, self._host_errors
+        )
         return self
 
     async def __aexit__(
@@ -188,12 +197,15 @@ class Fetcher:
 
     async def _dispatch(self, line: Line, url: str) -> None:
         """Start ``url`` once a permit is free, or queue it behind its busy host; answer
-        at once when its file is already there and skip-existing is on."""
+        at once when its file is already there and skip-existing is on, or when its host
+        is given up on."""
         if self._saver is not None and self._settings.skip_existing:
             path = self._saver.existing(url)
             if path is not None:
                 self._finished.put_nowait(FetchResult(line, Ok(None), 0.0, 0, path=path))
                 return
+        if self._refused(line, url):
+            return
         host = self._gate.host(url)
         if self._gate.enter(host, line, url):
             await self._in_flight.acquire()
@@ -223,6 +235,15 @@ class Fetcher:
             self._launch(*waiting, flight.host)
         else:
             self._in_flight.release()
+
+    def _refused(self, line: Line, url: str) -> bool:
+        """Give the line its result at once (no attempt) when its host is given up on."""
+        if not self._host_errors.giving_up:
+            return False
+        given_up = self._host_errors.refusal(Origin.of(url))
+        if given_up is not None:
+            self._finished.put_nowait(FetchResult(line, Err(given_up.error), 0.0, 0))
+        return given_up is not None
 
 
 _MAX_WORDS = 300

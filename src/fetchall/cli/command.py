@@ -13,6 +13,7 @@ import typer
 from fetchall._settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_HOST_ERRORS,
     DEFAULT_MAX_REDIRECTS,
     DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_RETRIES,
@@ -113,6 +114,10 @@ Retries = Annotated[int, _network(
 MaxRetryWait = Annotated[float, _network(
     "--max-retry-wait", metavar="SECONDS",
     help="Longest wait in seconds that a Retry-After header can ask for.")]
+MaxHostErrors = Annotated[int, _network(
+    "--max-host-errors", metavar="N",
+    help="After N attempts in a row at one host fail as dns, connect or timeout, fail its "
+    "other lines without trying them; 0: never.")]
 FailFast = Annotated[bool, _network(
     "--fail-fast", help="Stop at the first failed line: cancel what is in flight, exit 1.")]
 
@@ -197,6 +202,7 @@ def command(
     speed_time: SpeedTime = DEFAULT_SPEED_TIME,
     retries: Retries = DEFAULT_RETRIES,
     max_retry_wait: MaxRetryWait = DEFAULT_MAX_RETRY_WAIT,
+    max_host_errors: MaxHostErrors = DEFAULT_MAX_HOST_ERRORS,
     fail_fast: FailFast = False,
     per_host: PerHost = 0,
     rate: Rate = None,
@@ -234,7 +240,7 @@ def command(
         json=json,
         quiet=quiet, no_color=no_color, progress=progress, timeout=timeout,
         connect_timeout=connect_timeout, speed_limit=speed_limit, speed_time=speed_time,
-        retries=retries, max_retry_wait=max_retry_wait,
+        retries=retries, max_retry_wait=max_retry_wait, max_host_errors=max_host_errors,
         fail_fast=fail_fast, per_host=per_host, rate=rate, host_rate=host_rate,
         method=method, header=header, data=data, data_binary=data_binary,
         user_agent=user_agent, max_redirects=max_redirects,

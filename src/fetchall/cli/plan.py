@@ -53,6 +53,7 @@ class Options:
     speed_time: float
     retries: int
     max_retry_wait: float
+    max_host_errors: int
     fail_fast: bool
     per_host: int
     rate: float | None
@@ -184,6 +185,9 @@ def _settings(options: Options) -> Settings:
         max_retry_wait=_checked(
             "--max-retry-wait", lambda: number_or_zero(options.max_retry_wait, _SECONDS_OR_ZERO)
         ),
+        max_host_errors=_checked(
+            "--max-host-errors", lambda: whole_number(options.max_host_errors, 0, _HOST_ERRORS)
+        ),
         per_host=_checked("--per-host", lambda: whole_number(options.per_host, 0, _PER_HOST)),
         rate=_rate(options.rate, "--rate"),
         host_rate=_rate(options.host_rate, "--host-rate"),
@@ -232,6 +236,7 @@ _SECONDS_OR_ZERO = "a number of seconds, 0 or more"
 _REQUESTS = "a whole number of requests, 1 or more"
 _PER_HOST = "a whole number of requests, or 0 for no limit"
 _TIMES = "a whole number, 0 or more"
+_HOST_ERRORS = "a whole number of failed attempts, or 0 for no limit"
 
 
 def _rate(value: float | None, param: str) -> float | None:

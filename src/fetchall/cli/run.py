@@ -72,7 +72,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     )
     allow_open_files(plan.settings.concurrency)
     writer = _writer(output, env)
-    stats = RunStats()
+    stats = RunStats(max_host_errors=plan.settings.max_host_errors)
     started = time.perf_counter()
     countable = sources if selection == Selection() else None  # a filter changes the count
     try:

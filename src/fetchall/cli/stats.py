@@ -8,8 +8,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+from fetchall._engine import not_tried
 from fetchall._input import LineCounts
 from fetchall._model import Err, FetchResult, Ok, Response
+from fetchall._settings import DEFAULT_MAX_HOST_ERRORS
 
 KEEP = 5
 """How many slowest URLs and first failures the summary lists."""
@@ -95,6 +97,10 @@ class RunStats:
     slowest: list[tuple[float, str]] = field(default_factory=list)
     """A min-heap of the ``KEEP`` longest (elapsed, url)."""
     first_failures: list[Failure] = field(default_factory=list)
+    not_tried: int = 0
+    """Failed lines not tried because their host failed ``max_host_errors`` times in a row."""
+    max_host_errors: int = DEFAULT_MAX_HOST_ERRORS
+    """The run's ``--max-host-errors``, for the summary's words."""
 
     @property
     def failed(self) -> int:
@@ -118,6 +124,8 @@ class RunStats:
             case Err(error):
                 response = error.response
                 self.failed_by_kind[error.kind.value] += 1
+                if not_tried(result):
+                    self.not_tried += 1
                 if len(self.first_failures) < KEEP:
                     line = result.line
                     failure = Failure(line.text, error.kind.value, error.message, line.source)

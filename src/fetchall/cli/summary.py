@@ -25,6 +25,8 @@ def render_summary(
     parts: list[RenderableType] = [_title(stats, wall_seconds, lines.stop)]
     if lines.failed_line is not None:
         parts.append(_stopped_after(lines.failed_line, width))
+    if stats.not_tried:
+        parts.append(_not_tried(stats))
     if lines.stop or stats.skipped or lines.counts.dropped:
         parts.append(_lines(stats, lines))
     parts += [_distribution(stats), _totals(stats, wall_seconds)]
@@ -62,6 +64,16 @@ def _stopped_after(failure: Failure, width: int) -> Text:
     """Which line's failure stopped the run."""
     head = f"stopped after the failure of {failure.source} ({failure.kind}): "
     return Text.assemble(head, shorten(masked(failure.url), max(10, width - len(head))))
+
+
+def _not_tried(stats: RunStats) -> Text:
+    """How many lines failed without a try, their host having failed again and again."""
+    count, limit = stats.not_tried, stats.max_host_errors
+    return Text(
+        f"{count:,} line{'' if count == 1 else 's'} not tried: their host failed {limit:,} "
+        f"time{'' if limit == 1 else 's'} in a row (--max-host-errors)",
+        style="red",
+    )
 
 
 def _lines(stats: RunStats, lines: Accounting) -> Table:
