@@ -374,3 +374,20 @@ def test_the_installed_command_gives_up_on_a_dead_host(url_file) -> None:
     )
     assert "5 lines not tried: their host failed 3 times in a row" in done.stderr.decode()
     assert done.returncode == 1
+
+
+def test_a_redirect_to_a_dead_target_is_not_held_against_the_line_host(
+    fresh_server: TestServer, unused_port: int
+) -> None:
+    """Lines on a live host that redirects to a closed port: every line is tried (the live
+    host answered each time), and each record keeps the redirect that led to the failure."""
+    target = f"http://127.0.0.1:{unused_port}/gone"
+    urls = [fresh_server.url(f"/to?location={target}&i={i}") for i in range(15)]
+    result = invoke("--json", "-c", "1", "-r", "0", "-", stdin="\n".join(urls) + "\n")
+    records = jsonl(result.stdout)
+    assert len(records) == 15
+    assert all(record["attempts"] == 1 for record in records), records
+    first = records[0]
+    assert (first["error_kind"], first["status"], first["redirects"]) == ("connect", 302, 1)
+    assert first["location"] == target
+    assert f"127.0.0.1:{unused_port}" in first["error"]

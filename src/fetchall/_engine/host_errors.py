@@ -12,8 +12,9 @@ hosts given up on, whose lines not yet tried then fail at once.
   host, port); a ``dns`` failure against its host name, whatever the scheme and port (a
   name that does not resolve fails for all of them). A connect failure shows the name
   resolved, so it ends the name's run of ``dns`` failures (a name given up on included).
-- The line's origin is the one counted: a failure at a redirect's target counts against the
-  host of the line (the engine sees how an attempt ended, not at which hop).
+- A failure at a redirect's target carries the redirect's response (the line's host
+  answered), so it neither counts against the line's host nor against the target's (the
+  engine sees the outcome of the line's attempt, not each hop).
 
 Memory: hosts with a run of failures and hosts given up on are each kept in an LRU of at
 most ``MAX_HOSTS`` (the least recently failed, or refused, forgotten first; a forgotten

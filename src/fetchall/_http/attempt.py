@@ -93,11 +93,12 @@ async def attempt(
     finish it when whole), and return what happened. ``loop`` is the running loop (asking
     for it costs a system call: see ``deadline``)."""
     partial = _Partial(url)
+    history: list[httpx.Response] = []
     body = _NO_BODY if settings.body is None else httpx.ByteStream(settings.body)
     try:
         async with _deadline(loop, settings), _speed_guard(loop, settings, partial):
             response = await send(
-                client, _new_request(client, settings.method, url, body), settings
+                client, _new_request(client, settings.method, url, body), settings, history
             )
             try:
                 partial.redirects = len(response.history)
@@ -115,10 +116,13 @@ async def attempt(
     except BodyWriteError as exc:
         return Err(FetchError(ErrorKind.WRITE, str(exc), partial.response()))
     except (httpx.RequestError, httpx.InvalidURL, OSError) as exc:
+        received = None if partial.status is None else partial.received
         if isinstance(exc, RedirectLimit | RefusedRedirect):  # the record keeps the 3xx
             partial.redirects = exc.redirects
             _take_head(exc.response, partial)
-        received = None if partial.status is None else partial.received
+        elif partial.status is None and history:  # the last redirect's target failed
+            partial.redirects = len(history)
+            _take_head(history[-1], partial)
         kind, message = classify(exc, partial.final_url, received, settings)
         if https_assumed and speaks_plain_http(exc, url):
             message += _PLAIN_HTTP_HINT

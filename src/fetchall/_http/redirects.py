@@ -78,16 +78,20 @@ def redirect_method(method: str, status: int) -> str:
 
 
 async def send(
-    client: httpx.AsyncClient, request: httpx.Request, settings: Settings
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    settings: Settings,
+    history: list[httpx.Response],
 ) -> httpx.Response:
     """Send ``request`` and follow its redirects as ``settings`` say; the final response,
-    streamed, with the redirects' responses in ``history`` (as httpx's ``send`` gives).
-    Raises what the transport raises, ``RefusedRedirect`` and ``RedirectLimit``."""
+    streamed. Each redirect followed is appended to ``history`` (the caller's list, so that
+    a failure at a redirect's target still knows the redirects that led there), which
+    becomes the response's ``history`` as in httpx's ``send``. Raises what the transport
+    raises, ``RefusedRedirect`` and ``RedirectLimit``."""
     _authorize(request)
     response = await client._send_single_request(request)
     if not settings.follow_redirects:
         return response
-    history: list[httpx.Response] = []
     while response.status_code in REDIRECT_STATUSES and _location(response):
         try:
             if len(history) == settings.max_redirects:
