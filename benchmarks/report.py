@@ -206,7 +206,7 @@ def render_named(scenarios: list[Scenario], table: Table) -> list[str]:
         NAMED_SETUP,
         "",
         "| scenario | curl --parallel | aria2c | fetchall | fetchall / curl | target "
-        "| fetchall peak RSS MiB | met |",
+        "| fetchall peak RSS MiB (max) | met |",
         "|---|---:|---:|---:|---:|---|---:|---|",
     ]
     for scenario in scenarios:
@@ -253,7 +253,7 @@ def render_target(scenario: Scenario, table: Table) -> str:
     }
     ratio = statistics.median(table.curl_ratio[(scenario.name, "fetchall")])
     runs = table.runs[(scenario.name, "fetchall")]
-    rss = statistics.median(run.rss_kib for run in runs) / 1024
+    rss = max(run.rss_kib for run in runs) / 1024  # the target holds for every round
     target = f"≤ {scenario.target:g}x curl"
     met = ratio <= scenario.target and all(run.ok for run in runs)
     if scenario.rss_mib is not None:
