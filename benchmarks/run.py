@@ -4,19 +4,33 @@ on a local nginx, interleaved over rounds, medians and ratios written as markdow
     python benchmarks/run.py                 # 3 rounds, writes benchmarks/RESULTS.md
     python benchmarks/run.py --rounds 5 --out /tmp/results.md
     python benchmarks/run.py --quick         # smaller lists, one round: a smoke run
+    python benchmarks/run.py --only R1,R2    # some scenarios only
 
-Run it with the Python of fetchall's virtual environment (it runs the `fetchall` beside
-that Python, and httpx for the naive script). As root it installs what is missing with
-apt-get (nginx, its echo module, aria2, wget2, GNU time). It starts its own nginx on
-127.0.0.1 (one worker, no access log) and stops it by its PID at the end. Only
-127.0.0.1 is ever contacted, and every loop is bounded.
+S1-S6 fetch from one nginx by IP literal. R1-R4 name many hosts under bench.test, which
+the suite's own DNS server answers after 20 ms, in a private network namespace where each
+tool runs in a mount namespace of its own with a resolv.conf naming that server
+(names.py says how and why). R1-R4 need root for `unshare -m -n`; where it is not
+permitted they are skipped with a note.
+
+Run it with the Python of fetchall's virtual environment with the dev extra (it runs the
+`fetchall` beside that Python, httpx for the naive script, dnslib for the DNS server and
+trustme for the CA). As root it installs what is missing with apt-get (nginx, its echo
+module, aria2, wget2, GNU time, iproute2), and missing Python packages of the dev extra
+with pip when run from a virtual environment. It starts its own nginx on 127.0.0.1 (one
+worker, no access log) and stops it by its PID at the end. Only loopback is ever
+contacted, and every loop is bounded. A run of every scenario at full size writes
+benchmarks/RESULTS.md; a `--quick` or `--only` run prints its report (and writes it
+where `--out` says).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
+import json
 import os
-import platform
+import re
 import shutil
 import socket
 import statistics
@@ -24,10 +38,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from names import Lab, Names, unavailable
+from report import Run, Scenario, Table, render
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -38,6 +56,10 @@ PACKAGES = {
     "wget2": "wget2",
     "/usr/bin/time": "time",
 }
+NAMED_PACKAGES = {"ip": "iproute2", "nsenter": "util-linux", "cmp": "diffutils"}
+NAMED_MODULES = ("dnslib", "trustme")
+NAMED_TOOLS = ("fetchall", "curl", "aria2c")
+SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "R1", "R2", "R3", "R4")
 ECHO_MODULE = "libnginx-mod-http-echo"
 ECHO_SO = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 NAIVE_HTTPX = """
@@ -56,107 +78,192 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """A list of URLs fetched N at a time."""
+class Measured:
+    """What GNU time and the exit status say of one command."""
 
-    name: str
-    title: str
-    path: str
-    count: int
-    concurrency: int
-    body_bytes: int
-    ideal_seconds: float | None = None
-    tools: tuple[str, ...] = ("fetchall", "curl", "aria2c", "wget2", "httpx")
-
-
-@dataclass
-class Run:
-    """One tool's run of one scenario in one round."""
-
+    returncode: int
     wall: float
     cpu: float
     rss_kib: int
-    requests: int
-    ok: bool
-
-
-@dataclass
-class Table:
-    runs: dict[tuple[str, str], list[Run]] = field(default_factory=dict)
-    curl_ratio: dict[tuple[str, str], list[float]] = field(default_factory=dict)
-
-    def add(self, scenario: str, tool: str, run: Run) -> None:
-        self.runs.setdefault((scenario, tool), []).append(run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small lists, one round")
-    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--only", help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)} (default all)"
+    )
+    parser.add_argument("--out", help="where to write the report (default: see above)")
     args = parser.parse_args(argv)
-    ensure_tools()
+    only = selection(parser, args.only)
     scale = 10 if args.quick else 1
     rounds = 1 if args.quick else args.rounds
-    scenarios = [
-        Scenario("S1", "10,000 x 1 KiB, 64 at a time", "/small.bin", 10_000 // scale, 64, 1024),
-        Scenario(
-            "S2",
-            "2,000 x 1 KiB each delayed 200 ms, 100 at a time",
-            "/delay/x",
-            2_000 // scale,
-            100,
-            1024,
-            ideal_seconds=2_000 // scale / 100 * 0.2,
-        ),
-        Scenario("S3", "64 x 50 MiB, 8 at a time", "/big.bin", 64 // scale or 8, 8, 50 << 20),
-        Scenario(
-            "S4",
-            "200,000 x 1 KiB, 128 at a time",
-            "/small.bin",
-            200_000 // scale,
-            128,
-            1024,
-            tools=("fetchall", "curl", "aria2c", "wget2"),
-        ),
-    ]
+    every = make_scenarios(scale)
+    scenarios = [scenario for scenario in every if scenario.name in only]
+    skipped = unavailable() if any(scenario.names for scenario in scenarios) else None
+    if skipped:
+        print(f"R1-R4 skipped: {skipped}", file=sys.stderr, flush=True)
+        scenarios = [scenario for scenario in scenarios if not scenario.names]
+    ensure_tools(scenarios, one_host=bool(only & {"S1", "S2", "S3", "S4", "S6"}))
+    table = Table(skipped=skipped)
     with tempfile.TemporaryDirectory(prefix="fetchall-bench-") as work:
         root = Path(work)
         root.chmod(0o755)
-        server = Nginx(root)
-        try:
-            table = Table()
+        with contextlib.ExitStack() as servers:
+            server = lab = None
+            if any(not scenario.names for scenario in scenarios) or "S6" in only:
+                server = Nginx(root)
+                servers.callback(server.stop)
+            if any(scenario.names for scenario in scenarios):
+                lab = servers.enter_context(Lab(root))
+                table.wrapper_seconds = lab.wrapper_cost()
             for number in range(1, rounds + 1):
                 for scenario in scenarios:
-                    urls = write_urls(root, server, scenario)
-                    for tool in scenario.tools:
-                        run = run_tool(tool, scenario, urls, root, server)
-                        table.add(scenario.name, tool, run)
-                        print(
-                            f"round {number} {scenario.name} {tool}: {run.wall:.2f}s "
-                            f"{run.requests} requests{'' if run.ok else ' (FAILED)'}",
-                            flush=True,
-                        )
-                    curl = table.runs[(scenario.name, "curl")][-1]
-                    for tool in scenario.tools:
-                        mine = table.runs[(scenario.name, tool)][-1]
-                        ratio = mine.wall / curl.wall if curl.wall else float("nan")
-                        table.curl_ratio.setdefault((scenario.name, tool), []).append(ratio)
-                display = display_overhead(root, server, scenarios[0])
-                table.add("S6", "--no-progress", display[0])
-                table.add("S6", "--progress", display[1])
-            startup = measure_startup()
-        finally:
-            server.stop()
-    report = render(scenarios, table, startup, rounds)
-    Path(args.out).write_text(report)
+                    measure_scenario(number, scenario, table, root, server, lab)
+                if server and "S6" in only:
+                    display = display_overhead(root, server, every[0])
+                    table.add("S6", "--no-progress", display[0])
+                    table.add("S6", "--progress", display[1])
+        if "S5" in only:
+            table.startup = measure_startup()
+    command = " ".join(["python benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)])
+    report = render(scenarios, table, rounds, command, tool_versions())
+    out = args.out or (None if args.quick or args.only else str(HERE / "RESULTS.md"))
+    if out:
+        Path(out).write_text(report)
     print(report)
     return 0
 
 
-def ensure_tools() -> None:
-    missing = [package for tool, package in PACKAGES.items() if not shutil.which(tool)]
-    if not Path(ECHO_SO).exists():
+def selection(parser: argparse.ArgumentParser, only: str | None) -> set[str]:
+    """The scenarios ``--only`` names (all when it is not given)."""
+    if not only:
+        return set(SCENARIOS)
+    chosen = {name.strip().upper() for name in only.split(",") if name.strip()}
+    unknown = chosen - set(SCENARIOS)
+    if unknown or not chosen:
+        parser.error(f"--only: unknown {','.join(sorted(unknown))}; choose from {SCENARIOS}")
+    return chosen
+
+
+def make_scenarios(scale: int) -> list[Scenario]:
+    """Every scenario with lists ``scale`` times smaller than the full size (S1 first)."""
+    s1, s2, s3, s4 = 10_000 // scale, 2_000 // scale, 64 // scale or 8, 200_000 // scale
+    r1, r2, r3, r4 = 10_000 // scale, 3_000 // scale, 2_000 // scale, 1_000 // scale
+    return [
+        Scenario("S1", f"{s1:,} x 1 KiB, 64 at a time", "/small.bin", s1, 64, 1024),
+        Scenario(
+            "S2",
+            f"{s2:,} x 1 KiB each delayed 200 ms, 100 at a time",
+            "/delay/x",
+            s2,
+            100,
+            1024,
+            ideal_seconds=s2 / 100 * 0.2,
+        ),
+        Scenario("S3", f"{s3} x 50 MiB, 8 at a time", "/big.bin", s3, 8, 50 << 20),
+        Scenario(
+            "S4",
+            f"{s4:,} x 1 KiB, 128 at a time",
+            "/small.bin",
+            s4,
+            128,
+            1024,
+            tools=("fetchall", "curl", "aria2c", "wget2"),
+        ),
+        Scenario(
+            "R1",
+            f"{r1:,} x 1 KiB over https, one host name (CA verified), 64 at a time",
+            "/small.bin",
+            r1,
+            64,
+            1024,
+            tools=NAMED_TOOLS,
+            names=Names("https", distinct=False),
+            target=3.0,
+        ),
+        Scenario(
+            "R2",
+            f"{r2:,} distinct host names over http, 64 at a time",
+            "/small.bin",
+            r2,
+            64,
+            1024,
+            tools=NAMED_TOOLS,
+            names=Names("http", distinct=True),
+            target=1.5,
+            rss_mib=100,
+        ),
+        Scenario(
+            "R3",
+            f"{r3:,} distinct host names over https, 64 at a time",
+            "/small.bin",
+            r3,
+            64,
+            1024,
+            tools=NAMED_TOOLS,
+            names=Names("https", distinct=True),
+            target=1.5,
+            rss_mib=100,
+        ),
+        Scenario(
+            "R4",
+            f"{r4:,} host names over http, 10% never answered by DNS, 64 at a time",
+            "/small.bin",
+            r4,
+            64,
+            1024,
+            ideal_seconds=2.0,
+            tools=NAMED_TOOLS,
+            names=Names("http", distinct=True, dead_every=10),
+            target=1.5,
+            rss_mib=100,
+        ),
+    ]
+
+
+def measure_scenario(
+    number: int,
+    scenario: Scenario,
+    table: Table,
+    root: Path,
+    server: Nginx | None,
+    lab: Lab | None,
+) -> None:
+    """One round of one scenario: each tool in turn, then each tool's ratio to curl."""
+    urls = write_urls(root, server, scenario)
+    for tool in scenario.tools:
+        if scenario.names:
+            assert lab is not None
+            run = run_named(tool, scenario, urls, root, lab)
+        else:
+            assert server is not None
+            run = run_tool(tool, scenario, urls, root, server)
+        table.add(scenario.name, tool, run)
+        named = "" if run.failed is None else f", {run.failed} failed, {run.dns_queries} DNS"
+        print(
+            f"round {number} {scenario.name} {tool}: {run.wall:.2f}s "
+            f"{run.requests} requests{named}{'' if run.ok else ' (FAILED)'}",
+            flush=True,
+        )
+    curl = table.runs[(scenario.name, "curl")][-1]
+    for tool in scenario.tools:
+        mine = table.runs[(scenario.name, tool)][-1]
+        ratio = mine.wall / curl.wall if curl.wall else float("nan")
+        table.curl_ratio.setdefault((scenario.name, tool), []).append(ratio)
+
+
+def ensure_tools(scenarios: Sequence[Scenario], *, one_host: bool) -> None:
+    """Install the programs (apt-get, as root) and Python packages (pip) the scenarios use."""
+    wanted = {"nginx", "/usr/bin/time"} | {t for s in scenarios for t in s.tools if t in PACKAGES}
+    packages = {**PACKAGES, **NAMED_PACKAGES}
+    named = any(scenario.names for scenario in scenarios)
+    if named:
+        wanted |= set(NAMED_PACKAGES)
+        ensure_modules(NAMED_MODULES)
+    missing = sorted({packages[tool] for tool in wanted if not shutil.which(tool)})
+    if one_host and not Path(ECHO_SO).exists():
         missing.append(ECHO_MODULE)
     if not missing:
         return
@@ -164,6 +271,24 @@ def ensure_tools() -> None:
         sys.exit(f"missing: {' '.join(missing)}; install them (apt-get install ...) and rerun")
     subprocess.run(["apt-get", "update", "-qq"], check=True)
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
+
+
+def ensure_modules(modules: Sequence[str]) -> None:
+    """Install missing ``modules`` with pip, as pyproject.toml's extras require them."""
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if not missing:
+        return
+    if sys.prefix == sys.base_prefix:
+        sys.exit(f"missing: {' '.join(missing)}; pip install -e '.[dev]' in a virtual environment")
+    pyproject = tomllib.loads((HERE.parent / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"].values()
+    wanted = {
+        requirement
+        for extra in extras
+        for requirement in extra
+        if re.split(r"[^A-Za-z0-9_.-]", requirement, maxsplit=1)[0] in missing
+    }
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *sorted(wanted)], check=True)
 
 
 class Nginx:
@@ -226,84 +351,150 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_urls(root: Path, server: Nginx, scenario: Scenario) -> Path:
+def write_urls(root: Path, server: Nginx | None, scenario: Scenario) -> Path:
     path = root / f"{scenario.name}.txt"
-    path.write_text("".join(f"{server.url(scenario.path)}?i={i}\n" for i in range(scenario.count)))
+    if scenario.names:
+        urls = scenario.names.urls(scenario.count, scenario.path)
+    else:
+        assert server is not None
+        urls = [f"{server.url(scenario.path)}?i={i}" for i in range(scenario.count)]
+    path.write_text("".join(f"{url}\n" for url in urls))
     return path
 
 
 def run_tool(tool: str, scenario: Scenario, urls: Path, root: Path, server: Nginx) -> Run:
-    n = str(scenario.concurrency)
     scratch = Path(tempfile.mkdtemp(prefix="fetchall-bench-", dir="/dev/shm"))
     try:
-        if tool == "fetchall":
-            command = [FETCHALL, "--json", "-q", "--no-progress", "-c", n, str(urls)]
-        elif tool == "curl":
-            config = root / "curl.cfg"
-            config.write_text(
-                "".join(f'url = "{u}"\noutput = "/dev/null"\n' for u in urls.read_text().split())
-            )
-            command = ["curl", "--parallel", "--parallel-max", n, "-s", "-K", str(config)]
-        elif tool == "aria2c":
-            listing = root / "aria2.txt"
-            listing.write_text(
-                "".join(f"{u}\n  out={i}.bin\n" for i, u in enumerate(urls.read_text().split()))
-            )
-            command = [
-                "aria2c",
-                "-q",
-                "-j",
-                n,
-                "-i",
-                str(listing),
-                "-d",
-                str(scratch),
-                "--allow-overwrite=true",
-                "--auto-file-renaming=false",
-                "--file-allocation=none",
-                "--max-connection-per-server=16",
-                "--console-log-level=error",
-                "--summary-interval=0",
-            ]
-        elif tool == "wget2":
-            command = [
-                "wget2",
-                "-q",
-                "--no-config",
-                f"--max-threads={n}",
-                "-i",
-                str(urls),
-                "-O",
-                "/dev/null",
-            ]
-        elif tool == "httpx":
-            script = root / "naive_httpx.py"
-            script.write_text(NAIVE_HTTPX)
-            command = [sys.executable, str(script), str(urls), n]
-        else:
-            raise ValueError(tool)
+        command = tool_command(tool, str(scenario.concurrency), urls, root, scratch)
         return timed(command, server, scenario.count)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def timed(command: list[str], server: Nginx | None, expected: int) -> Run:
-    """Run under GNU time: wall, user+sys CPU and peak RSS; nginx's request count."""
-    before = server.requests() if server else 0
-    with tempfile.NamedTemporaryFile("r") as report:
+def tool_command(
+    tool: str, n: str, urls: Path, root: Path, scratch: Path, extra: Sequence[str] = ()
+) -> list[str]:
+    """The command line of ``tool`` fetching ``urls`` n at a time; ``extra`` options first."""
+    if tool == "fetchall":
+        return [FETCHALL, *extra, "--json", "-q", "--no-progress", "-c", n, str(urls)]
+    if tool == "curl":
+        config = root / "curl.cfg"
+        config.write_text(
+            "".join(f'url = "{u}"\noutput = "/dev/null"\n' for u in urls.read_text().split())
+        )
+        return ["curl", *extra, "--parallel", "--parallel-max", n, "-s", "-K", str(config)]
+    if tool == "aria2c":
+        listing = root / "aria2.txt"
+        listing.write_text(
+            "".join(f"{u}\n  out={i}.bin\n" for i, u in enumerate(urls.read_text().split()))
+        )
+        return [
+            "aria2c",
+            *extra,
+            "-q",
+            "-j",
+            n,
+            "-i",
+            str(listing),
+            "-d",
+            str(scratch),
+            "--allow-overwrite=true",
+            "--auto-file-renaming=false",
+            "--file-allocation=none",
+            "--max-connection-per-server=16",
+            "--console-log-level=error",
+            "--summary-interval=0",
+        ]
+    if tool == "wget2":
+        return [
+            "wget2",
+            *extra,
+            "-q",
+            "--no-config",
+            f"--max-threads={n}",
+            "-i",
+            str(urls),
+            "-O",
+            "/dev/null",
+        ]
+    if tool == "httpx":
+        script = root / "naive_httpx.py"
+        script.write_text(NAIVE_HTTPX)
+        return [sys.executable, str(script), str(urls), n]
+    raise ValueError(tool)
+
+
+def run_named(tool: str, scenario: Scenario, urls: Path, root: Path, lab: Lab) -> Run:
+    """An R scenario's run: in the lab's namespaces, trusting its CA, failures counted."""
+    assert scenario.names is not None
+    scratch = Path(tempfile.mkdtemp(prefix="fetchall-bench-", dir="/dev/shm"))
+    try:
+        extra = named_options(tool, lab.ca, scratch)
+        command = tool_command(tool, str(scenario.concurrency), urls, root, scratch, extra)
+        measured, seen = lab.observe(command, lambda wrapped: measure(wrapped, scratch / "out"))
+        failed = count_failed(tool, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    dead = scenario.names.dead(scenario.count)
+    ok = (
+        seen.requests >= scenario.count - dead
+        and failed == dead
+        and (measured.returncode != 0) == (dead > 0)
+        and seen.dns.names >= scenario.names.hosts(scenario.count)
+    )
+    return Run(
+        measured.wall, measured.cpu, measured.rss_kib, seen.requests, ok, failed, seen.dns.queries
+    )
+
+
+def named_options(tool: str, ca: Path, scratch: Path) -> list[str]:
+    """Trust the run's CA, and say which URLs failed (read back by ``count_failed``)."""
+    if tool == "fetchall":
+        return ["--cacert", str(ca)]
+    if tool == "curl":
+        return ["--cacert", str(ca), "--write-out", "%{exitcode}\n"]
+    if tool == "aria2c":
+        return [f"--ca-certificate={ca}", f"--save-session={scratch / 'session'}"]
+    raise ValueError(tool)
+
+
+def count_failed(tool: str, scratch: Path) -> int:
+    """URLs the tool reported failed: fetchall's records, curl's exit codes, aria2c's session."""
+    if tool == "aria2c":  # the session lists each unfinished URL, its options indented below
+        session = scratch / "session"
+        lines = session.read_text().splitlines() if session.exists() else []
+        return sum(1 for line in lines if line and not line[0].isspace())
+    lines = (scratch / "out").read_text().splitlines()
+    if tool == "fetchall":
+        return sum(1 for line in lines if line and not json.loads(line)["ok"])
+    return sum(1 for line in lines if line.strip() not in ("", "0"))
+
+
+def measure(command: list[str], stdout: Path | None = None) -> Measured:
+    """Run under GNU time: exit status, wall, user+sys CPU and peak RSS."""
+    with contextlib.ExitStack() as stack:
+        report = stack.enter_context(tempfile.NamedTemporaryFile("r"))
+        out = stack.enter_context(stdout.open("wb")) if stdout else subprocess.DEVNULL
         started = time.perf_counter()
         finished = subprocess.run(
             ["/usr/bin/time", "-o", report.name, "-f", "%U %S %M", *command],
-            stdout=subprocess.DEVNULL,
+            stdout=out,
             stderr=subprocess.DEVNULL,
             timeout=3600,
             check=False,
         )
         wall = time.perf_counter() - started
         user, system, rss = report.read().split()[-3:]
+    return Measured(finished.returncode, wall, float(user) + float(system), int(rss))
+
+
+def timed(command: list[str], server: Nginx | None, expected: int) -> Run:
+    """Run under GNU time: wall, user+sys CPU and peak RSS; nginx's request count."""
+    before = server.requests() if server else 0
+    measured = measure(command)
     requests = server.requests() - before if server else expected
-    ok = requests >= expected and finished.returncode == 0
-    return Run(wall, float(user) + float(system), int(rss), requests, ok)
+    ok = requests >= expected and measured.returncode == 0
+    return Run(measured.wall, measured.cpu, measured.rss_kib, requests, ok)
 
 
 def display_overhead(root: Path, server: Nginx, scenario: Scenario) -> tuple[Run, Run]:
@@ -337,101 +528,6 @@ def measure_startup(repeat: int = 20) -> dict[str, float]:
             times.append(time.perf_counter() - started)
         medians[name] = statistics.median(times)
     return medians
-
-
-def render(scenarios: list[Scenario], table: Table, startup: dict[str, float], rounds: int) -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    out = [
-        "# fetchall benchmark results",
-        "",
-        f"Machine: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Linux {platform.release()}, "
-        f"Python {platform.python_version()}; {tool_versions()}.",
-        f"Server: nginx, one worker, on 127.0.0.1. {rounds} interleaved round(s); each figure is "
-        "the median, with the range over rounds in brackets. 'vs curl' is wall time divided by "
-        "curl's in the same round (median of the rounds). 'checked' means nginx's stub_status "
-        "counted at least the expected requests and the tool exited 0.",
-        "",
-        f"Generated by `python benchmarks/run.py` on {time.strftime('%Y-%m-%d')}.",
-        "",
-    ]
-    for scenario in scenarios:
-        out += [f"## {scenario.name}: {scenario.title}", ""]
-        unit = "MiB/s" if scenario.body_bytes > 1 << 20 else "req/s"
-        out.append(
-            f"| tool | wall s | {unit} | CPU s | CPU us/req | peak RSS MiB | vs curl | checked |"
-        )
-        out.append("|---|---:|---:|---:|---:|---:|---:|---|")
-        for tool in scenario.tools:
-            runs = table.runs[(scenario.name, tool)]
-            wall = [run.wall for run in runs]
-            rate = [
-                scenario.count * (scenario.body_bytes / 2**20 if unit == "MiB/s" else 1) / w
-                for w in wall
-            ]
-            cpu_s = [run.cpu for run in runs]
-            out.append(
-                f"| {tool} | {spread(wall, '.2f')} | {spread(rate, ',.0f')} "
-                f"| {spread(cpu_s, '.2f')} "
-                f"| {statistics.median(cpu_s) / scenario.count * 1e6:,.0f} "
-                f"| {statistics.median(run.rss_kib for run in runs) / 1024:.0f} "
-                f"| {statistics.median(table.curl_ratio[(scenario.name, tool)]):.2f}x "
-                f"| {'yes' if all(run.ok for run in runs) else 'NO'} |"
-            )
-        if scenario.ideal_seconds:
-            fetchall_wall = statistics.median(
-                run.wall for run in table.runs[(scenario.name, "fetchall")]
-            )
-            out += [
-                "",
-                f"Ideal wall time {scenario.ideal_seconds:.1f} s; fetchall "
-                f"{fetchall_wall / scenario.ideal_seconds:.2f}x the ideal.",
-            ]
-        out.append("")
-    s1 = statistics.median(run.rss_kib for run in table.runs[("S1", "fetchall")])
-    s4 = statistics.median(run.rss_kib for run in table.runs[("S4", "fetchall")])
-    out += [
-        f"fetchall's peak RSS in S4 is {s4 / s1:.2f}x its S1 figure "
-        f"({s4 / 1024:.0f} vs {s1 / 1024:.0f} MiB).",
-        "",
-    ]
-    off = [run.wall for run in table.runs[("S6", "--no-progress")]]
-    on = [run.wall for run in table.runs[("S6", "--progress")]]
-    off_cpu = statistics.median(run.cpu for run in table.runs[("S6", "--no-progress")])
-    on_cpu = statistics.median(run.cpu for run in table.runs[("S6", "--progress")])
-    cost = (statistics.median(on) / statistics.median(off) - 1) * 100
-    out += [
-        "## S5: start-up (median of 20 runs)",
-        "",
-        "| command | ms |",
-        "|---|---:|",
-        *[f"| `{name}` | {seconds * 1000:.0f} |" for name, seconds in startup.items()],
-        "",
-        "## S6: live display overhead (S1 with the display forced on, rendered to /dev/null)",
-        "",
-        "| fetchall | wall s | CPU s |",
-        "|---|---:|---:|",
-        f"| --no-progress | {spread(off, '.2f')} | {off_cpu:.2f} |",
-        f"| --progress | {spread(on, '.2f')} | {on_cpu:.2f} |",
-        "",
-        f"Display cost: {cost:+.1f}% wall time.",
-        "",
-    ]
-    return "\n".join(out)
-
-
-def spread(values: Sequence[float], spec: str) -> str:
-    if len(values) == 1:
-        return format(values[0], spec)
-    low, high = format(min(values), spec), format(max(values), spec)
-    return f"{format(statistics.median(values), spec)} [{low} to {high}]"
 
 
 def tool_versions() -> str:
