@@ -164,7 +164,7 @@ def summary_stats() -> RunStats:
 
 def test_summary_shows_counts_classes_kinds_bytes_and_latency() -> None:
     """The summary's content, as plain text."""
-    text = text_of(render_summary(summary_stats(), 2.0, interrupted=False, width=80))
+    text = text_of(render_summary(summary_stats(), 2.0, width=80))
     assert "done: 10 URLs in 2.00s: 8 ok, 2 failed" in text
     assert "status 2xx   8  80.0%" in text
     assert "status 4xx   1  10.0%" in text
@@ -180,8 +180,18 @@ def test_summary_shows_counts_classes_kinds_bytes_and_latency() -> None:
 
 def test_summary_says_when_interrupted() -> None:
     """An interrupted run's summary says so."""
-    text = text_of(render_summary(summary_stats(), 1.0, interrupted=True, width=80))
+    text = text_of(render_summary(summary_stats(), 1.0, head="interrupted after", width=80))
     assert text.startswith("interrupted after 10 URLs")
+
+
+def test_summary_of_an_aborted_run_counts_the_urls_without_a_record() -> None:
+    """When stdout failed, the summary says the run was aborted and how many finished URLs
+    have no record."""
+    stats = summary_stats()
+    text = text_of(render_summary(stats, 1.0, head="aborted after", unwritten=3, width=80))
+    first, second = text.splitlines()[:2]
+    assert first.startswith("aborted after 10 URLs")
+    assert second == "3 finished URLs have no record on stdout"
 
 
 def test_summary_lists_the_slowest_first() -> None:
@@ -189,7 +199,7 @@ def test_summary_lists_the_slowest_first() -> None:
     stats = RunStats()
     for i in range(9):
         stats.add(FetchResult(line(f"https://s{i}.test/"), Ok(Response(200, "u", 1, None)), i, 1))
-    text = text_of(render_summary(stats, 10, interrupted=False, width=80))
+    text = text_of(render_summary(stats, 10, width=80))
     listed = [row.split()[1] for row in text.splitlines() if "https://s" in row]
     assert listed == [f"https://s{i}.test/" for i in (8, 7, 6, 5, 4)]
 
@@ -197,7 +207,7 @@ def test_summary_lists_the_slowest_first() -> None:
 @pytest.mark.parametrize("width", [80, 40])
 def test_summary_fits_the_width(width: int) -> None:
     """Every summary line fits the console."""
-    text = text_of(render_summary(summary_stats(), 2.0, interrupted=False, width=width), width)
+    text = text_of(render_summary(summary_stats(), 2.0, width=width), width)
     assert all(len(row) <= width for row in text.splitlines())
 
 

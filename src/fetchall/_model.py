@@ -151,8 +151,16 @@ class StopReason(StrEnum):
     """SIGTERM (``docker stop``)."""
     FAIL_FAST = "fail_fast"
     """The first failed line, when the settings ask to stop there."""
+    OUTPUT_FAILED = "output_failed"
+    """The results could not be written (the command's records stream failed)."""
 
     @property
     def description(self) -> str:
         """The reason in words, for messages."""
-        return "stopped at the first failure" if self is StopReason.FAIL_FAST else self.value
+        match self:
+            case StopReason.FAIL_FAST:
+                return "stopped at the first failure"
+            case StopReason.OUTPUT_FAILED:
+                return "the records could not be written"
+            case _:
+                return self.value

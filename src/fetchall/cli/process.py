@@ -35,17 +35,16 @@ def silence_stdout(env: Environment) -> None:
         pass
 
 
-def start_on_a_fresh_line(resume: str, env: Environment) -> None:
-    """When stdout appends to the --resume file and a killed run left its last record
-    cut short, start with a newline so the first new record is not glued onto it."""
+def fresh_line(resume: str, env: Environment) -> bytes:
+    """A newline to write first when stdout appends to the --resume file and a killed
+    run left its last record cut short (so the first new record is not glued onto it);
+    otherwise nothing."""
     try:
         out, previous = os.fstat(env.stdout.fileno()), os.stat(resume)
         if (out.st_dev, out.st_ino) != (previous.st_dev, previous.st_ino) or not out.st_size:
-            return
+            return b""
         with open(resume, "rb") as file:
             file.seek(-1, os.SEEK_END)
-            if file.read(1) != b"\n":
-                env.stdout.write(b"\n")
-                env.stdout.flush()
+            return b"" if file.read(1) == b"\n" else b"\n"
     except (OSError, ValueError):  # not a file, or an in-memory stream in tests
-        return
+        return b""

@@ -1,5 +1,5 @@
-"""One run of the command: wire sources, engine, writer, display and summary together, run
-the event loop, and say how it ended."""
+"""One run of the command: wire sources, engine, records stream, display and summary
+together, run the event loop, and say how it ended."""
 
 from __future__ import annotations
 
@@ -29,17 +29,14 @@ from fetchall.cli.console import stderr_console
 from fetchall.cli.environment import Environment, say
 from fetchall.cli.event_loop import loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
-from fetchall.cli.process import allow_open_files, silence_stdout, start_on_a_fresh_line
+from fetchall.cli.process import allow_open_files, fresh_line, silence_stdout
 from fetchall.cli.progress import ProgressState
 from fetchall.cli.records import record_of
-from fetchall.cli.signals import SIGNAL_REASONS, SignalStop
+from fetchall.cli.signals import SIGNAL_REASONS, WRITE_GRACE_SECONDS, SignalStop
 from fetchall.cli.stats import RunStats
 from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status
-from fetchall.cli.writers import Writer, make_writer
-
-
-class _OutputError(Exception):
-    """stdout could not be written (other than a closed pipe)."""
+from fetchall.cli.stream import RecordStream, raw_writer
+from fetchall.cli.writers import RecordFormat, make_format
 
 
 def run(plan: Plan, env: Environment) -> ExitStatus:
@@ -51,27 +48,28 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     except SourceError as exc:
         say(env, str(exc))
         return ExitStatus.USAGE
-    if selection.resume is not None:
-        start_on_a_fresh_line(selection.resume, env)
+    preamble = b"" if selection.resume is None else fresh_line(selection.resume, env)
     lines = select_lines(
         read_lines(sources), shard=selection.shard, resume=resume, unique=selection.unique
     )
     allow_open_files(plan.settings.concurrency)
     color = output.color and env.stdout_isatty and not env.no_color
-    writer = make_writer(output.format, env.stdout, color=color, quiet=output.quiet)
+    record_format = make_format(output.format, color=color, quiet=output.quiet)
+    if record_format is not None:
+        preamble += record_format.header
     stats = RunStats()
     started = time.perf_counter()
     countable = sources if selection == Selection() else None  # a filter changes the count
     try:
-        ending = _run_loop(_Job(lines, countable, plan, writer, stats, env))
+        job = _Job(lines, countable, plan, record_format, preamble, stats, env)
+        ending = _run_loop(job)
     finally:
         close_sources(sources)
     ending = replace(ending, any_failed=stats.failed > 0)
     if ending.failure is Failure.BROKEN_PIPE:
         silence_stdout(env)
     elif not output.quiet and ending.failure is not Failure.USAGE:
-        interrupted = ending.stopped_by in SIGNAL_REASONS.values()
-        _print_summary(stats, time.perf_counter() - started, interrupted, output, env)
+        _print_summary(stats, time.perf_counter() - started, ending, output, env)
     return exit_status(ending)
 
 
@@ -83,9 +81,23 @@ class _Job:
     countable: list[Source] | None
     """Sources to count ahead for the display's total (None when a filter would skew it)."""
     plan: Plan
-    writer: Writer
+    record_format: RecordFormat | None
+    """None when no records are written (text under --quiet)."""
+    preamble: bytes
+    """Bytes for stdout before the first record."""
     stats: RunStats
     env: Environment
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """How the fetching and writing ended."""
+
+    stopped_by: StopReason | None
+    failure: OSError | None
+    """The error that ended the records stream, if one did."""
+    unwritten: int
+    """Records of finished lines that are not on stdout."""
 
 
 def _run_loop(job: _Job) -> Ending:
@@ -93,53 +105,78 @@ def _run_loop(job: _Job) -> Ending:
     env = job.env
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            stopped_by = runner.run(_fetch_and_write(job))
+            written = runner.run(_fetch_and_write(job))
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         say(env, "interrupted")
         return Ending(stopped_by=StopReason.INTERRUPTED)
-    except BrokenPipeError:
+    except BrokenPipeError:  # stderr's reader went away
         return Ending(failure=Failure.BROKEN_PIPE)
     except (SourceError, SetupError) as exc:
         say(env, str(exc))
         return Ending(failure=Failure.USAGE)
-    except _OutputError as exc:
-        say(env, str(exc))
-        return Ending(failure=Failure.OUTPUT)
     except Exception as exc:
         if job.plan.output.debug:
             traceback.print_exc(file=env.stderr)
         say(env, f"internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)")
         return Ending(failure=Failure.INTERNAL)
-    return Ending(stopped_by=stopped_by)
+    return _ending(written, env)
 
 
-async def _fetch_and_write(job: _Job) -> StopReason | None:
+def _ending(written: _Written, env: Environment) -> Ending:
+    """How the run ended, given how writing ended; says what went wrong with stdout."""
+    ending = Ending(stopped_by=written.stopped_by, unwritten=written.unwritten)
+    error = written.failure
+    if isinstance(error, BrokenPipeError):
+        return replace(ending, failure=Failure.BROKEN_PIPE)
+    if error is not None:
+        say(env, f"cannot write the records to stdout: {error.strerror or error}")
+        return replace(ending, failure=Failure.OUTPUT)
+    if written.unwritten:
+        say(env, f"stdout was not read in time: {written.unwritten:,} records were not written")
+    return ending
+
+
+async def _fetch_and_write(job: _Job) -> _Written:
     """Fetch every line and write each record as it finishes, with the live display when
     it is on. SIGINT and SIGTERM stop the run gracefully (a second one exits at once);
-    returns what stopped it, if anything."""
-    env, writer, stats, output = job.env, job.writer, job.stats, job.plan.output
-    progress = ProgressState(stats) if output.shows_progress(env) else None
+    a failure to write stops it too."""
+    env, settings, output = job.env, job.plan.settings, job.plan.output
+    progress = ProgressState(job.stats) if output.shows_progress(env) else None
     loop = asyncio.get_running_loop()
     if progress is not None and job.countable is not None:
         _count_in_background(job.countable, progress, loop)
+    stream = RecordStream(
+        raw_writer(env.stdout), capacity=settings.concurrency, loop=loop, preamble=job.preamble
+    )
     display = _display(progress, output, env)
-    async with Fetcher(job.plan.settings, observer=progress) as fetcher, display:
-        on_signal = SignalStop(fetcher, env)
+    async with Fetcher(settings, observer=progress) as fetcher, display:
+        stream.start(on_failure=lambda: fetcher.stop(StopReason.OUTPUT_FAILED))
+        on_signal = SignalStop(fetcher, stream, env)
         for signum in SIGNAL_REASONS:
             loop.add_signal_handler(signum, on_signal, signum)
         try:
-            async for result in fetcher.results(job.lines):
-                stats.add(result)
-                try:
-                    writer.write(record_of(result))
-                except BrokenPipeError:
-                    raise
-                except OSError as exc:
-                    raise _OutputError(f"cannot write the records: {exc.strerror or exc}") from exc
+            await _write_records(fetcher, job, stream)
+        except BaseException:
+            stream.hurry(WRITE_GRACE_SECONDS)
+            raise
         finally:
+            await stream.close()
             for signum in SIGNAL_REASONS:
                 loop.remove_signal_handler(signum)
-    return fetcher.stopped_by
+    return _Written(fetcher.stopped_by, stream.failure, stream.unwritten)
+
+
+async def _write_records(fetcher: Fetcher, job: _Job, stream: RecordStream) -> None:
+    """Count each result and send its record to ``stream``, until the results end or the
+    stream fails."""
+    stats, record_format = job.stats, job.record_format
+    async with contextlib.aclosing(fetcher.results(job.lines)) as results:
+        async for result in results:
+            if stream.failure is not None:
+                return
+            stats.add(result)
+            if record_format is not None:
+                await stream.send(record_format.line(record_of(result)))
 
 
 def _read_resume(path: str | None, env: Environment) -> ResumeState | None:
@@ -185,9 +222,18 @@ def _display(
 
 
 def _print_summary(
-    stats: RunStats, wall: float, interrupted: bool, output: Output, env: Environment
+    stats: RunStats, wall: float, ending: Ending, output: Output, env: Environment
 ) -> None:
     from fetchall.cli.summary import render_summary
 
+    if ending.failure is Failure.OUTPUT:
+        head = "aborted after"
+    elif ending.stopped_by in SIGNAL_REASONS.values():
+        head = "interrupted after"
+    else:
+        head = "done:"
     console = stderr_console(output, env)
-    console.print(render_summary(stats, wall, interrupted=interrupted, width=console.width))
+    summary = render_summary(
+        stats, wall, head=head, unwritten=ending.unwritten, width=console.width
+    )
+    console.print(summary)

@@ -16,18 +16,28 @@ _PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
 def render_summary(
-    stats: RunStats, wall_seconds: float, *, interrupted: bool, width: int
+    stats: RunStats,
+    wall_seconds: float,
+    *,
+    head: str = "done:",
+    unwritten: int = 0,
+    width: int,
 ) -> RenderableType:
-    """The whole summary, fitted to ``width`` columns."""
+    """The whole summary, fitted to ``width`` columns. ``head`` says how the run ended
+    (``done:``, ``interrupted after``, ``aborted after``); ``unwritten`` is how many
+    finished URLs have no record on stdout."""
     done = stats.done
-    head = "interrupted after" if interrupted else "done:"
     title = Text.assemble(
         (f"{head} {done:,} URL{'' if done == 1 else 's'} in {wall_seconds:.2f}s: ", "bold"),
         (f"{stats.ok:,} ok", "green"),
         ", ",
         (f"{stats.failed:,} failed", "red" if stats.failed else ""),
     )
-    parts: list[RenderableType] = [title, _distribution(stats), _totals(stats, wall_seconds)]
+    parts: list[RenderableType] = [title]
+    if unwritten:
+        has = "URL has" if unwritten == 1 else "URLs have"
+        parts.append(Text(f"{unwritten:,} finished {has} no record on stdout", style="bold red"))
+    parts += [_distribution(stats), _totals(stats, wall_seconds)]
     if stats.slowest:
         parts.append(_slowest(stats, width))
     if stats.first_failures:

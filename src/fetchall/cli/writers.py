@@ -1,4 +1,5 @@
-"""Writing records to stdout as text, JSON lines or CSV, one flushed line per record."""
+"""Records as bytes for stdout: text, JSON lines or CSV, one line per record (``stream``
+writes them)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import csv
 import io
 import json
 from enum import StrEnum
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from fetchall.cli.records import FIELDS, Record
 
@@ -23,79 +24,76 @@ class OutputFormat(StrEnum):
     CSV = "csv"
 
 
-class Writer(Protocol):
-    """Writes each record as soon as it is known."""
+class RecordFormat(Protocol):
+    """Turns each record into one line of bytes."""
 
-    def write(self, record: Record) -> None:
-        """Write one record and flush it."""
+    @property
+    def header(self) -> bytes:
+        """What goes before the first record (b"" for none)."""
+
+    def line(self, record: Record) -> bytes:
+        """One record as a UTF-8 line, newline included."""
 
 
-class JsonlWriter:
+class JsonlFormat:
     """One compact JSON object per line."""
 
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
+    header = b""
 
-    def write(self, record: Record) -> None:
-        """Write one record and flush it."""
-        _emit(self._out, _JSON.encode(record) + "\n")
+    def line(self, record: Record) -> bytes:
+        """One record as a UTF-8 line, newline included."""
+        return (_JSON.encode(record) + "\n").encode("utf-8")
 
 
-class CsvWriter:
+class CsvFormat:
     """A header line, then one row per record; formula-like cells are neutralised."""
 
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
+    def __init__(self) -> None:
         self._scratch = io.StringIO()
         self._rows = csv.writer(self._scratch, lineterminator="\n")
-        self._row(FIELDS)
+        self.header = self._row(FIELDS)
 
-    def write(self, record: Record) -> None:
-        """Write one record and flush it."""
-        self._row(tuple(_csv_cell(record[field]) for field in FIELDS))
+    def line(self, record: Record) -> bytes:
+        """One record as a UTF-8 line, newline included."""
+        return self._row(tuple(_csv_cell(record[field]) for field in FIELDS))
 
-    def _row(self, cells: tuple[str, ...]) -> None:
+    def _row(self, cells: tuple[str, ...]) -> bytes:
         self._rows.writerow(cells)
         text = self._scratch.getvalue()
         self._scratch.seek(0)
         self._scratch.truncate()
-        _emit(self._out, text)
+        return text.encode("utf-8")
 
 
-class TextWriter:
+class TextFormat:
     """One aligned line per record for people: status, bytes, seconds, URL, error."""
 
-    def __init__(self, out: BinaryIO, *, color: bool) -> None:
-        self._out = out
+    header = b""
+
+    def __init__(self, *, color: bool) -> None:
         self._color = color
 
-    def write(self, record: Record) -> None:
-        """Write one record and flush it."""
+    def line(self, record: Record) -> bytes:
+        """One record as a UTF-8 line, newline included."""
         status = "---" if record["status"] is None else str(record["status"])
         text = f"{status:>3} {record['bytes']:>12} {record['elapsed']:>9.3f}s  {record['url']}"
         if record["error"] is not None:
             text += f"  [{record['error_kind']}] {record['error']}"
         if self._color:
             text = (_GREEN if record["ok"] else _RED) + text + _RESET
-        _emit(self._out, text + "\n")
+        return (text + "\n").encode("utf-8")
 
 
-class NullWriter:
-    """Writes nothing: the text format under ``--quiet``."""
-
-    def write(self, record: Record) -> None:
-        """Drop the record."""
-
-
-def make_writer(output_format: OutputFormat, out: BinaryIO, *, color: bool, quiet: bool) -> Writer:
-    """The writer for ``output_format``; colour and quietness apply to text only."""
+def make_format(output_format: OutputFormat, *, color: bool, quiet: bool) -> RecordFormat | None:
+    """The format for ``output_format``, or None when nothing is written (text under
+    ``--quiet``); colour applies to text only."""
     match output_format:
         case OutputFormat.TEXT:
-            return NullWriter() if quiet else TextWriter(out, color=color)
+            return None if quiet else TextFormat(color=color)
         case OutputFormat.JSONL:
-            return JsonlWriter(out)
+            return JsonlFormat()
         case OutputFormat.CSV:
-            return CsvWriter(out)
+            return CsvFormat()
 
 
 def _csv_cell(value: str | int | float | bool | None) -> str:
@@ -105,8 +103,3 @@ def _csv_cell(value: str | int | float | bool | None) -> str:
         return "true" if value else "false"
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def _emit(out: BinaryIO, text: str) -> None:
-    out.write(text.encode("utf-8"))
-    out.flush()
