@@ -1,14 +1,16 @@
 """The records stream at the edge of the process, with the installed ``fetchall``: a full
-disk under stdout, and a reader that stops reading."""
+disk under stdout, a reader that stops reading, and an open-files limit below -c."""
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,3 +188,40 @@ def test_signals_end_a_run_whose_stdout_nobody_reads(
     assert message in said
     assert "records were not written" in said.split(message, 1)[1].splitlines()[0]
     assert "Traceback" not in said
+
+
+def test_an_open_files_limit_below_c_lowers_c_once(
+    fresh_server: TestServer, other_server: TestServer
+) -> None:
+    """Under a hard limit of 256 open files, -c 600 is lowered to fit, with one warning,
+    and no URL fails for want of a file descriptor: not even when the list moves on to a
+    second host while the first one's connections are still kept for reuse."""
+
+    def hard_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    urls = "".join(
+        server.url(f"/bytes/3?delay=0.3&i={i}") + "\n"
+        for server in (fresh_server, other_server)
+        for i in range(600)
+    )
+    result = subprocess.run(
+        [FETCHALL, "--json", "-q", "-c", "600", "-r", "0"],
+        input=urls.encode(),
+        capture_output=True,
+        timeout=120,
+        preexec_fn=hard_limit,
+        check=False,
+    )
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    errors = Counter(record["error"] for record in records if not record["ok"])
+    assert errors == Counter()
+    assert len(records) == 1200
+    assert result.returncode == 0
+    warning = result.stderr.decode().splitlines()
+    assert len(warning) == 1, warning
+    assert warning[0].startswith("fetchall: -c 600 lowered to ")
+    assert warning[0].endswith(": the open-files limit is 256")
+    lowered = int(warning[0].split()[5].rstrip(":"))
+    assert 200 <= lowered < 256
+    assert fresh_server.peak_in_flight == lowered

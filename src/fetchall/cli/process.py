@@ -3,26 +3,64 @@ and a fresh line in a resumed records file."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
+from dataclasses import dataclass
 
 from fetchall.cli.environment import Environment
 
-SPARE_FILES = 64
-"""Descriptors beyond one per connection: sources, stdio, the event loop, DNS."""
+LOOP_FILES = 10
+"""Descriptors uvloop's event loop keeps open (measured: epoll, io_uring, an eventfd, two
+pipes, a socket pair and a spare /dev/null; asyncio's loop keeps 3)."""
+FILES_PER_LOOKUP = 2
+"""Descriptors one name lookup holds at once: a UDP socket, and /etc/hosts or
+/etc/resolv.conf while it is read."""
+LATER_FILES = 6
+"""Descriptors opened for a while during a run: the CA file while TLS loads it, a file
+counted for the display, modules imported late (2), and connections closing (2)."""
 
 
-def allow_open_files(concurrency: int) -> None:
+@dataclass(frozen=True, slots=True)
+class FittedConcurrency:
+    """The concurrency the open-files limit allows, and that limit."""
+
+    concurrency: int
+    limit: int | None
+    """The soft limit on open files after raising it; None for no limit."""
+
+
+def fit_open_files(
+    concurrency: int, *, files_per_request: int, lookup_threads: int
+) -> FittedConcurrency:
     """Raise the soft limit on open files (up to the hard limit) so that ``concurrency``
-    connections fit, instead of failing the excess as connect errors."""
-    wanted = concurrency + SPARE_FILES
+    requests fit, each holding ``files_per_request`` descriptors (its connection, and its
+    body's file when saving), besides the descriptors open now, the event loop's, those of
+    ``lookup_threads`` name lookups at once, and ``LATER_FILES``. When the hard limit is
+    too low, the concurrency that fits (at least 1)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= wanted:
-        return
-    limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    if soft == resource.RLIM_INFINITY:
+        return FittedConcurrency(concurrency, None)
+    besides = _open_now(soft) + LOOP_FILES + FILES_PER_LOOKUP * lookup_threads + LATER_FILES
+    wanted = besides + concurrency * files_per_request
+    if soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):  # a limit the kernel will not grant (nr_open)
+            pass
+    if soft >= wanted:
+        return FittedConcurrency(concurrency, soft)
+    return FittedConcurrency(max(1, (soft - besides) // files_per_request), soft)
+
+
+def _open_now(limit: int) -> int:
+    """Descriptors open in this process now, below ``limit`` (inherited ones included)."""
+    try:
+        names = os.listdir("/dev/fd")
+    except OSError:
+        return 3
+    return sum(1 for name in names if name.isdigit() and int(name) < limit) - 1  # the listing's
 
 
 def silence_stdout(env: Environment) -> None:

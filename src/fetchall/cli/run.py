@@ -25,11 +25,12 @@ from fetchall._input import (
     select_lines,
 )
 from fetchall._model import Line, SetupError, StopReason
+from fetchall._settings import Settings
 from fetchall.cli.console import stderr_console
 from fetchall.cli.environment import Environment, say
-from fetchall.cli.event_loop import loop_factory
+from fetchall.cli.event_loop import lookup_threads, loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
-from fetchall.cli.process import allow_open_files, fresh_line, silence_stdout
+from fetchall.cli.process import fit_open_files, fresh_line, silence_stdout
 from fetchall.cli.progress import ProgressState
 from fetchall.cli.records import record_of
 from fetchall.cli.signals import SIGNAL_REASONS, WRITE_GRACE_SECONDS, SignalStop
@@ -52,7 +53,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     lines = select_lines(
         read_lines(sources), shard=selection.shard, resume=resume, unique=selection.unique
     )
-    allow_open_files(plan.settings.concurrency)
+    plan = replace(plan, settings=_fit_open_files(plan.settings, env))
     color = output.color and env.stdout_isatty and not env.no_color
     record_format = make_format(output.format, color=color, quiet=output.quiet)
     if record_format is not None:
@@ -71,6 +72,24 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     elif not output.quiet and ending.failure is not Failure.USAGE:
         _print_summary(stats, time.perf_counter() - started, ending, output, env)
     return exit_status(ending)
+
+
+def _fit_open_files(settings: Settings, env: Environment) -> Settings:
+    """The settings with a concurrency the open-files limit can hold (said once when
+    lowered)."""
+    fitted = fit_open_files(
+        settings.concurrency,
+        files_per_request=1 if settings.output_dir is None else 2,
+        lookup_threads=lookup_threads(),
+    )
+    if fitted.concurrency == settings.concurrency:
+        return settings
+    say(
+        env,
+        f"-c {settings.concurrency} lowered to {fitted.concurrency}: "
+        f"the open-files limit is {fitted.limit}",
+    )
+    return replace(settings, concurrency=fitted.concurrency)
 
 
 @dataclass(frozen=True, slots=True)
