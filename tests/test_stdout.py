@@ -97,6 +97,30 @@ def test_the_last_record_meeting_a_full_disk_fails_the_run(
 
 
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_with_stderr_on_the_full_disk_too_the_status_is_still_ours(
+    full_disk: Path, server: TestServer, unbuffered: bool
+) -> None:
+    """`fetchall urls > full/log 2>&1`: the message and the summary cannot be written
+    either, yet the exit status is 1, not Python's 120 for a failed exit flush."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    urls = padded_urls(server, 4, record_size=PAGE * 2 // 7)
+    with (full_disk / "log").open("wb") as log:
+        result = subprocess.run(
+            [FETCHALL, "--json", "-c", "1"],
+            input=urls.encode(),
+            stdout=log,
+            stderr=log,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
 def test_an_earlier_record_meeting_a_full_disk_stops_the_run_and_resume_recovers(
     full_disk: Path, server: TestServer, tmp_path: Path, unbuffered: bool
 ) -> None:

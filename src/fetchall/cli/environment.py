@@ -36,6 +36,10 @@ class Environment:
 
 
 def say(env: Environment, message: str) -> None:
-    """One line for people on stderr: ``fetchall: message``."""
-    env.stderr.write(f"fetchall: {message}\n")
-    env.stderr.flush()
+    """One line for people on stderr: ``fetchall: message`` (dropped when stderr itself
+    cannot be written: a full disk under ``2>&1``)."""
+    try:
+        env.stderr.write(f"fetchall: {message}\n")
+        env.stderr.flush()
+    except OSError:
+        pass

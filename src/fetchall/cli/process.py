@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import resource
 from dataclasses import dataclass
+from typing import IO
 
 from fetchall.cli.environment import Environment
 
@@ -66,9 +67,23 @@ def _open_now(limit: int) -> int:
 def silence_stdout(env: Environment) -> None:
     """After a closed pipe, point stdout at /dev/null so the exit flush cannot fail
     (the "Note on SIGPIPE" in Python's signal docs)."""
+    _to_devnull(env.stdout)
+
+
+def settle_stderr(env: Environment) -> None:
+    """When stderr cannot take what is left in its buffer (a full disk under ``2>&1``),
+    point it at /dev/null, so the interpreter's exit flush cannot fail with Python's own
+    status 120 instead of the run's."""
+    try:
+        env.stderr.flush()
+    except OSError:
+        _to_devnull(env.stderr)
+
+
+def _to_devnull(stream: IO[bytes] | IO[str]) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, env.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
     except (OSError, ValueError):  # no real file descriptor (a test's in-memory stream)
         pass
 

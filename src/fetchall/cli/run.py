@@ -30,7 +30,7 @@ from fetchall.cli.console import stderr_console
 from fetchall.cli.environment import Environment, say
 from fetchall.cli.event_loop import lookup_threads, loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
-from fetchall.cli.process import fit_open_files, fresh_line, silence_stdout
+from fetchall.cli.process import fit_open_files, fresh_line, settle_stderr, silence_stdout
 from fetchall.cli.progress import ProgressState
 from fetchall.cli.records import record_of
 from fetchall.cli.signals import SIGNAL_REASONS, WRITE_GRACE_SECONDS, SignalStop
@@ -70,7 +70,9 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     if ending.failure is Failure.BROKEN_PIPE:
         silence_stdout(env)
     elif not output.quiet and ending.failure is not Failure.USAGE:
-        _print_summary(stats, time.perf_counter() - started, ending, output, env)
+        with contextlib.suppress(OSError):  # stderr on a full disk too: the status tells
+            _print_summary(stats, time.perf_counter() - started, ending, output, env)
+    settle_stderr(env)
     return exit_status(ending)
 
 
