@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from fetchall.cli.stream import RecordStream, write_fully
+from fetchall.cli.descriptors import write_fully
+from fetchall.cli.stream import RecordStream
 
 pytestmark = pytest.mark.anyio
 
@@ -45,11 +46,13 @@ async def write_all(stream: RecordStream, records: list[bytes]) -> None:
     await stream.close()
 
 
-async def test_short_writes_are_followed_by_the_rest() -> None:
+@pytest.mark.parametrize("threaded", [True, False], ids=["thread", "inline"])
+async def test_short_writes_are_followed_by_the_rest(threaded: bool) -> None:
     """A disk that takes 3 bytes a write still gets every record whole, in order, after
     the preamble (which is not counted as a record)."""
     disk = Disk(per_write=3)
-    stream = RecordStream(disk.write, capacity=4, loop=asyncio.get_running_loop(), preamble=b"h\n")
+    loop = asyncio.get_running_loop()
+    stream = RecordStream(disk.write, capacity=4, loop=loop, preamble=b"h\n", threaded=threaded)
     stream.start()
     await write_all(stream, RECORDS)
     assert bytes(disk.data) == b"h\n" + b"".join(RECORDS)
@@ -57,12 +60,16 @@ async def test_short_writes_are_followed_by_the_rest() -> None:
     assert stream.unwritten == 0
 
 
-async def test_a_full_disk_fails_the_stream_and_counts_the_records_not_written() -> None:
+@pytest.mark.parametrize("threaded", [True, False], ids=["thread", "inline"])
+async def test_a_full_disk_fails_the_stream_and_counts_the_records_not_written(
+    threaded: bool,
+) -> None:
     """When the disk fills part-way through the fourth record, that one and every later
     one count as unwritten, and ``on_failure`` is called once."""
     room = sum(len(record) for record in RECORDS[:3]) + 4
     disk, failures = Disk(room=room), []
-    stream = RecordStream(disk.write, capacity=4, loop=asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    stream = RecordStream(disk.write, capacity=4, loop=loop, threaded=threaded)
     stream.start(on_failure=lambda: failures.append(stream.failure))
     await write_all(stream, RECORDS)
     await asyncio.sleep(0.01)  # let the failure callback run

@@ -27,6 +27,7 @@ from fetchall._input import (
 from fetchall._model import Line, SetupError, StopReason
 from fetchall._settings import Settings
 from fetchall.cli.console import stderr_console
+from fetchall.cli.descriptors import has_a_reader, raw_writer
 from fetchall.cli.environment import Environment, say
 from fetchall.cli.event_loop import lookup_threads, loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
@@ -36,7 +37,7 @@ from fetchall.cli.records import record_of
 from fetchall.cli.signals import SIGNAL_REASONS, WRITE_GRACE_SECONDS, SignalStop
 from fetchall.cli.stats import RunStats
 from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status
-from fetchall.cli.stream import RecordStream, raw_writer
+from fetchall.cli.stream import RecordStream
 from fetchall.cli.writers import RecordFormat, make_format
 
 
@@ -167,7 +168,11 @@ async def _fetch_and_write(job: _Job) -> _Written:
     if progress is not None and job.countable is not None:
         _count_in_background(job.countable, progress, loop)
     stream = RecordStream(
-        raw_writer(env.stdout), capacity=settings.concurrency, loop=loop, preamble=job.preamble
+        raw_writer(env.stdout),
+        capacity=settings.concurrency,
+        loop=loop,
+        preamble=job.preamble,
+        threaded=has_a_reader(env.stdout),
     )
     display = _display(progress, output, env)
     async with Fetcher(settings, observer=progress) as fetcher, display:
@@ -197,7 +202,9 @@ async def _write_records(fetcher: Fetcher, job: _Job, stream: RecordStream) -> N
                 return
             stats.add(result)
             if record_format is not None:
-                await stream.send(record_format.line(record_of(result)))
+                line = record_format.line(record_of(result))
+                if not stream.put(line):
+                    await stream.send(line)
 
 
 def _read_resume(path: str | None, env: Environment) -> ResumeState | None:

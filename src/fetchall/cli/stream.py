@@ -1,6 +1,6 @@
-"""The records stream: each record's bytes go to stdout from a writer thread, through a
-bounded queue, so the event loop (and with it signal handling) never waits on whoever
-reads stdout.
+"""The records stream: each record's bytes go to stdout whole, and when a reader could
+stall the writes (a pipe, a socket, a terminal), from a writer thread through a bounded
+queue, so the event loop (and with it signal handling) never waits on that reader.
 
 - **Whole or loud**: a write goes on until every byte is out (a short count is followed
   by the rest); an ``OSError`` or a write of zero bytes ends the stream with that failure,
@@ -14,28 +14,27 @@ reads stdout.
 - Records queued while the thread is writing go out together in its next write: each is
   written as soon as the thread is free, never held back for company.
 
-Why a thread rather than non-blocking writes from the loop: measured on 200,000 records
-sent from a busy uvloop loop (medians of 7 interleaved runs, 2 cores), both cost no more
-per record than the blocking write and flush they replace (to /dev/null: 2.5 us for that,
-2.5 us through the thread, 2.2 us non-blocking; to a pipe 4.7, 2.7 and 3.3 us: the thread
-writes records that arrive together in one call). The thread keeps the loop free in every
-case, while non-blocking writes need O_NONBLOCK on a descriptor the shell may share (a
-terminal is usually stderr too) and cannot help with a regular file on a slow disk.
+Measured (20,000 small URLs from a local nginx at -c 64, CPU time of the run, the least of
+15 interleaved runs on 2 shared cores): to /dev/null, 2,230 ms with the old write and
+flush on the loop, 2,227 ms with ``write_fully`` on the loop, 2,399 ms (+7.5%) through the
+thread, whose wake-up and GIL hand-off per record cost more than the write it moves; to a
+pipe (least of 10) 2,441 ms with the old write against 2,336 ms through the thread, which
+writes records that arrive together in one call and so wakes the reader less. Hence the
+thread only where a reader can stall the writes; a regular file or /dev/null is written
+from the loop (a disk never waits on another process). Non-blocking writes from the loop
+would need O_NONBLOCK on a descriptor the shell may share (a terminal is usually stderr
+too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import queue
-import select
 import threading
 from collections.abc import Callable
-from typing import BinaryIO
 
-RawWrite = Callable[[memoryview], int]
-"""Writes some of the bytes given and returns how many; raises ``OSError``."""
+from fetchall.cli.descriptors import RawWrite, write_fully
 
 
 def _nothing() -> None:
@@ -43,10 +42,11 @@ def _nothing() -> None:
 
 
 class RecordStream:
-    """Writes records (bytes, each ending in a newline) in the order sent, from a thread.
+    """Writes records (bytes, each ending in a newline) in the order sent: from a writer
+    thread, or (``threaded=False``) in ``send`` itself.
 
-    ``start(on_failure)`` once, ``await send(record)`` for each record, then
-    ``await close()``; all three on the event loop's thread."""
+    ``start(on_failure)`` once, ``put(record)`` (or when it says no, ``await
+    send(record)``) for each record, then ``await close()``; all on the loop's thread."""
 
     def __init__(
         self,
@@ -55,11 +55,14 @@ class RecordStream:
         capacity: int,
         loop: asyncio.AbstractEventLoop,
         preamble: bytes = b"",
+        threaded: bool = True,
     ) -> None:
         """``capacity``: records that may wait (at least 1); ``preamble``: bytes written
-        before the first record (a CSV header), not counted as a record."""
+        before the first record (a CSV header), not counted as a record; ``threaded``:
+        write from a thread (else in ``send`` itself, for a file no reader can stall)."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
+        self._threaded = threaded
         self._write = write
         self._capacity = capacity
         self._loop = loop
@@ -73,7 +76,6 @@ class RecordStream:
         self._written = 0  # thread: records written whole
         self._failure: OSError | None = None  # thread
         self._finished = False  # thread: every queued record written, closed
-        self._closing = False  # loop
         self._expired = False  # loop: the deadline set by hurry() has passed
         self._deadline: asyncio.TimerHandle | None = None  # loop
         self._waiter: asyncio.Future[None] | None = None  # loop; the thread wakes it
@@ -92,19 +94,39 @@ class RecordStream:
         """Start the writer thread; ``on_failure`` is called on the loop's thread once, as
         soon as a write fails."""
         self._on_failure = on_failure
-        self._thread.start()
+        if self._threaded:
+            self._thread.start()
+        elif self._preamble:
+            self._put_out([self._preamble], records=0)
 
-    async def send(self, record: bytes) -> None:
-        """Queue ``record`` for writing, first waiting while ``capacity`` records wait.
-        After a failure, or once the ``hurry`` deadline has passed while waiting, the
-        record is dropped (and counted in ``unwritten``)."""
+    def put(self, record: bytes) -> bool:
+        """Take ``record`` now: write it (or queue it for the thread), or drop it after a
+        failure (counted in ``unwritten``). False, taking nothing, while ``capacity``
+        records wait: then ``await send(record)``. (No coroutine: records are many.)"""
+        if self._failure is None and self._threaded and not self._has_room():
+            return False
         self._sent += 1
         if self._failure is not None:
-            return
-        if self._queued - self._written >= self._capacity and not await self._wait(self._has_room):
-            return
+            return True
+        if not self._threaded:
+            _, error = write_fully(self._write, record)
+            if error is None:
+                self._written += 1
+            else:
+                self._fail(error)
+            return True
         self._queued += 1
         self._queue.put(record)
+        return True
+
+    async def send(self, record: bytes) -> None:
+        """Take ``record``, first waiting while ``capacity`` records wait; once the
+        ``hurry`` deadline has passed, or after a failure, drop it (counted in
+        ``unwritten``)."""
+        while not self.put(record):
+            if not await self._wait(self._has_room):
+                self._sent += 1
+                return
 
     def hurry(self, seconds: float) -> None:
         """From now on, wait at most ``seconds`` in all for the reader (the first call
@@ -114,11 +136,11 @@ class RecordStream:
 
     async def close(self) -> None:
         """Wait until every queued record is written, the stream failed, or the ``hurry``
-        deadline passed; the thread is left to the process's exit in the last two cases."""
-        if not self._closing:
-            self._closing = True
+        deadline passed; the thread is left to the process's exit in the last two cases.
+        Call it once."""
+        if self._threaded:
             self._queue.put(None)
-        await self._wait(lambda: self._finished)
+            await self._wait(lambda: self._finished)
         if self._deadline is not None:
             self._deadline.cancel()
 
@@ -150,7 +172,7 @@ class RecordStream:
         _wake(self._waiter)
         self._on_failure()
 
-    # the writer thread's side
+    # the writer's side: the thread's, or the loop's when not threaded
 
     def _run(self) -> None:
         try:
@@ -199,51 +221,6 @@ class RecordStream:
     def _notify(self, callback: Callable[..., None], *args: object) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
             self._loop.call_soon_threadsafe(callback, *args)
-
-
-def write_fully(write: RawWrite, data: bytes) -> tuple[int, OSError | None]:
-    """Write all of ``data``: (its length, None), or (the bytes written before the error,
-    the error). A write that takes no bytes is an error: retrying it could spin forever."""
-    view = memoryview(data)
-    done = 0
-    while done < len(view):
-        try:
-            count = write(view[done:])
-        except OSError as error:
-            return done, error
-        if count <= 0:
-            return done, OSError("the write took no bytes")
-        done += count
-    return done, None
-
-
-def raw_writer(out: BinaryIO) -> RawWrite:
-    """How to write to ``out`` past Python's buffer: ``os.write`` on its descriptor
-    (waiting, in the writer thread, while a descriptor someone left non-blocking is full);
-    a stream without a descriptor (in-memory, in tests) is written and flushed."""
-    try:
-        fd = out.fileno()
-    except (OSError, ValueError):  # io.UnsupportedOperation is both
-        return _stream_writer(out)
-    out.flush()
-
-    def write(view: memoryview) -> int:
-        while True:
-            try:
-                return os.write(fd, view)
-            except BlockingIOError:
-                select.select([], [fd], [])
-
-    return write
-
-
-def _stream_writer(out: BinaryIO) -> RawWrite:
-    def write(view: memoryview) -> int:
-        count = out.write(view)
-        out.flush()
-        return count
-
-    return write
 
 
 def _with_the_rest(
