@@ -16,7 +16,7 @@
     http_status          the server answered with a status of 400 or more
     too_large            the body is larger than the size limit
     write                the body could not be saved (disk full, permission)
-    cancelled            the run stopped (a signal, or fail-fast) while it was in flight
+    cancelled            the run stopped (a signal, fail-fast, a failed stdout) while in flight
 
 - ``StopReason``: why a run was stopped before its input ended.
 - ``SetupError``: the settings cannot make a client or an output folder; nothing was fetched.
