@@ -61,7 +61,8 @@ def _open_now(limit: int) -> int:
         names = os.listdir("/dev/fd")
     except OSError:
         return 3
-    return sum(1 for name in names if name.isdigit() and int(name) < limit) - 1  # the listing's
+    listing = 1  # the descriptor listdir held while it listed
+    return sum(1 for name in names if name.isdigit() and int(name) < limit) - listing
 
 
 def silence_stdout(env: Environment) -> None:

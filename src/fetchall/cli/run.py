@@ -131,7 +131,7 @@ def _run_loop(job: _Job) -> Ending:
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         say(env, "interrupted")
         return Ending(stopped_by=StopReason.INTERRUPTED)
-    except BrokenPipeError:  # stderr's reader went away
+    except BrokenPipeError:  # the reader of stderr went away (the live display forced on)
         return Ending(failure=Failure.BROKEN_PIPE)
     except (SourceError, SetupError) as exc:
         say(env, str(exc))

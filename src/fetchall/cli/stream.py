@@ -6,8 +6,8 @@ queue, so the event loop (and with it signal handling) never waits on that reade
   by the rest); an ``OSError`` or a write of zero bytes ends the stream with that failure,
   which the run turns into a stop. Bytes go to the file descriptor with ``os.write``, so
   nothing is left in Python's buffer for the interpreter's exit to fail on.
-- **Backpressure**: while ``capacity`` records wait to be written, ``send`` waits, so the
-  run takes no more results (and, upstream, reading input pauses).
+- **Backpressure**: while ``capacity`` records wait to be written, ``put`` refuses and
+  ``send`` waits, so the run takes no more results (and, upstream, reading input pauses).
 - **Bounded after a stop**: after ``hurry(seconds)``, every wait for the reader ends by
   that deadline; what is not written by then is dropped on purpose and counted
   (``unwritten``).
@@ -15,15 +15,14 @@ queue, so the event loop (and with it signal handling) never waits on that reade
   written as soon as the thread is free, never held back for company.
 
 Measured (20,000 small URLs from a local nginx at -c 64, CPU time of the run, the least of
-15 interleaved runs on 2 shared cores): to /dev/null, 2,230 ms with the old write and
-flush on the loop, 2,227 ms with ``write_fully`` on the loop, 2,399 ms (+7.5%) through the
-thread, whose wake-up and GIL hand-off per record cost more than the write it moves; to a
-pipe (least of 10) 2,441 ms with the old write against 2,336 ms through the thread, which
-writes records that arrive together in one call and so wakes the reader less. Hence the
-thread only where a reader can stall the writes; a regular file or /dev/null is written
-from the loop (a disk never waits on another process). Non-blocking writes from the loop
-would need O_NONBLOCK on a descriptor the shell may share (a terminal is usually stderr
-too).
+15 interleaved runs on 2 shared cores): to /dev/null, 2,227 ms writing from the loop and
+2,399 ms (+7.5%) through the thread, whose wake-up and GIL hand-off per record cost more
+than the write it moves (the old write and flush: 2,230 ms); to a pipe (least of 10),
+2,336 ms through the thread against 2,441 ms for the old write, as the thread writes
+records that arrive together in one call and so wakes the reader less. Hence the thread
+only where a reader can stall the writes; a regular file or /dev/null is written from the
+loop (no other process can hold such a write up). Non-blocking writes from the loop would
+need O_NONBLOCK on a descriptor the shell may share (a terminal is usually stderr too).
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ def _nothing() -> None:
 
 
 class RecordStream:
-    """Writes records (bytes, each ending in a newline) in the order sent: from a writer
-    thread, or (``threaded=False``) in ``send`` itself.
+    """Writes records (bytes, each ending in a newline) in the order given: from a writer
+    thread, or (``threaded=False``) in ``put`` itself.
 
     ``start(on_failure)`` once, ``put(record)`` (or when it says no, ``await
     send(record)``) for each record, then ``await close()``; all on the loop's thread."""
@@ -59,7 +58,7 @@ class RecordStream:
     ) -> None:
         """``capacity``: records that may wait (at least 1); ``preamble``: bytes written
         before the first record (a CSV header), not counted as a record; ``threaded``:
-        write from a thread (else in ``send`` itself, for a file no reader can stall)."""
+        write from a thread (else in ``put`` itself, for a file no reader can stall)."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self._threaded = threaded
@@ -70,11 +69,12 @@ class RecordStream:
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="write records", daemon=True)
         self._on_failure: Callable[[], None] = _nothing
-        # Each counter or flag has one writer: the loop's thread or the writer thread.
-        self._sent = 0  # loop: records given to send()
+        # Each counter or flag is set by one side only: the loop's, or the writer's (the
+        # thread's; the loop's too when not threaded).
+        self._sent = 0  # loop: records taken by put() or dropped by send()
         self._queued = 0  # loop: records put in the queue
-        self._written = 0  # thread: records written whole
-        self._failure: OSError | None = None  # thread
+        self._written = 0  # writer: records written whole
+        self._failure: OSError | None = None  # writer
         self._finished = False  # thread: every queued record written, closed
         self._expired = False  # loop: the deadline set by hurry() has passed
         self._deadline: asyncio.TimerHandle | None = None  # loop
