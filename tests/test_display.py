@@ -251,6 +251,17 @@ def test_summary_says_when_interrupted() -> None:
     assert text.startswith("interrupted after 10 URLs")
 
 
+def test_summary_of_an_aborted_run_counts_the_urls_without_a_record() -> None:
+    """When stdout failed, the summary says the run was aborted and how many finished URLs
+    have no record."""
+    stats = summary_stats()
+    lines = Accounting(LineCounts(read=10), unread=0, stop="aborted")
+    text = text_of(render_summary(stats, 1.0, lines=lines, unwritten=3, width=80))
+    first, second = text.splitlines()[:2]
+    assert first.startswith("aborted after 10 URLs")
+    assert second == "3 finished URLs have no record on stdout"
+
+
 def test_summary_lists_the_slowest_first() -> None:
     """The slowest URLs come in descending order, at most five."""
     stats = RunStats()

@@ -12,7 +12,7 @@ from fetchall.cli.environment import Environment
 from fetchall.cli.plan import Output, Plan, Selection
 from fetchall.cli.records import record_of
 from fetchall.cli.run import run
-from fetchall.cli.writers import OutputFormat, StreamWriter, TextFormat
+from fetchall.cli.writers import OutputFormat, TextFormat, encoded
 
 OK = FetchResult(
     Line("a.test", "f:1", Ok("https://a.test")),
@@ -30,15 +30,15 @@ FAILED = FetchResult(
 
 def test_text_is_coloured_only_when_asked() -> None:
     """Green for ok and red for failures when colour is on; plain text when off."""
-    coloured, plain = io.BytesIO(), io.BytesIO()
-    for out, color in ((coloured, True), (plain, False)):
-        writer = StreamWriter(out, TextFormat(), color=color)
-        writer.write(record_of(OK))
-        writer.write(record_of(FAILED))
-    first, second = coloured.getvalue().decode().splitlines()
+    text = TextFormat()
+    first, second = (
+        encoded(text.line(record_of(result)), ok=result is OK, color=True).decode()
+        for result in (OK, FAILED)
+    )
     assert first.startswith("\x1b[32m")
     assert second.startswith("\x1b[31m")
-    assert "\x1b[" not in plain.getvalue().decode()
+    plain = [encoded(text.line(record_of(r)), ok=r is OK, color=False) for r in (OK, FAILED)]
+    assert all(b"\x1b[" not in line for line in plain)
 
 
 def fake_env(*, stdout_isatty: bool, no_color: bool, stdin: bytes = b"") -> Environment:

@@ -20,7 +20,7 @@ from fetchall._http.retry_after import parse_retry_after
 from fetchall._origin import Origin
 from fetchall.cli.environment import Environment
 from fetchall.cli.options import parse_header, parse_size
-from fetchall.cli.signals import SignalStop
+from fetchall.cli.signals import WRITE_GRACE_SECONDS, SignalStop
 
 
 def status_error(status: int, retry_after: float | None = None) -> FetchError:
@@ -150,6 +150,15 @@ class FakeFetcher:
         self.stopped_by = reason
 
 
+class FakeRecords:
+    def __init__(self, unwritten: int) -> None:
+        self.unwritten = unwritten
+        self.hurried: list[float] = []
+
+    def hurry(self, seconds: float) -> None:
+        self.hurried.append(seconds)
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_second_signal_exits_at_once(signum: signal.Signals, code: int) -> None:
     """The first signal stops the run gracefully and says so; the second exits at once."""
@@ -160,11 +169,17 @@ def test_a_second_signal_exits_at_once(signum: signal.Signals, code: int) -> Non
         exits.append(status)
         raise SystemExit(status)
 
-    handler = SignalStop(fetcher, env, exit_now)  # type: ignore[arg-type]
+    records = FakeRecords(unwritten=0)
+    handler = SignalStop(fetcher, records, env, exit_now)  # type: ignore[arg-type]
     handler(signum)
     assert fetcher.stopped_by in ("interrupted", "terminated")
     assert exits == []
+    assert records.hurried == [WRITE_GRACE_SECONDS]  # records still queued get a bounded wait
     assert "cancelling the requests in flight" in env.stderr.getvalue()  # type: ignore[attr-defined]
+    records.unwritten = 1234
     with pytest.raises(SystemExit):
         handler(signum)
     assert exits == [code]
+    assert env.stderr.getvalue().endswith(  # type: ignore[attr-defined]
+        "fetchall: exiting at once: 1,234 records were not written\n"
+    )

@@ -104,7 +104,9 @@ async def test_idle_connections_beyond_the_limit_are_closed_oldest_first(
 
     from fetchall._http.transport import FastTransport
 
-    transport = FastTransport(ssl_context=httpx.create_ssl_context, max_idle=1, connect_timeout=5)
+    transport = FastTransport(
+        ssl_context=httpx.create_ssl_context, max_idle=1, max_connections=8, connect_timeout=5
+    )
     async with httpx.AsyncClient(transport=transport) as client:
         for url in (fresh_server.url("/bytes/1"), fresh_server.url("/bytes/2")):
             assert (await client.get(url)).content == b"x" * int(url[-1])
@@ -113,6 +115,33 @@ async def test_idle_connections_beyond_the_limit_are_closed_oldest_first(
         await client.get(fresh_server.url("/bytes/4"))
     assert fresh_server.connections == 2  # its idle connection had been closed for room
     assert other_server.connections == 1
+
+
+async def test_idle_connections_make_room_within_max_connections(
+    fresh_server: TestServer, other_server: TestServer
+) -> None:
+    """With room for two sockets, two requests to a second origin close the first
+    origin's two idle connections before connecting, so going back to the first origin
+    needs new ones (the sockets open never exceed what the open-files budget allows)."""
+    import httpx
+
+    from fetchall._http.transport import FastTransport
+
+    transport = FastTransport(
+        ssl_context=httpx.create_ssl_context, max_idle=4, max_connections=2, connect_timeout=5
+    )
+
+    async def two_at_once(server: TestServer) -> None:
+        urls = [server.url(f"/bytes/1?delay=0.2&i={i}") for i in range(2)]
+        responses = await asyncio.gather(*(client.get(url) for url in urls))
+        assert [response.content for response in responses] == [b"x", b"x"]
+
+    async with httpx.AsyncClient(transport=transport) as client:
+        await two_at_once(fresh_server)
+        await two_at_once(other_server)
+        await two_at_once(fresh_server)
+    assert other_server.connections == 2
+    assert fresh_server.connections == 4  # its two idle ones had been closed for room
 
 
 def test_a_head_split_over_many_reads_is_found_and_the_rest_kept() -> None:

@@ -18,7 +18,7 @@
     http_status          the server answered with a status of 400 or more
     too_large            the body is larger than the size limit
     write                the body could not be saved (disk full, permission)
-    cancelled            the run stopped (a signal, or fail-fast) while it was in flight
+    cancelled            the run stopped (a signal, fail-fast, a failed stdout) while in flight
     internal             a bug in fetchall met while fetching this line (the exception is
                          kept in ``FetchError.exception``); the run goes on
 
@@ -168,8 +168,16 @@ class StopReason(StrEnum):
     """SIGTERM (``docker stop``)."""
     FAIL_FAST = "fail_fast"
     """The first failed line, when the settings ask to stop there."""
+    OUTPUT_FAILED = "output_failed"
+    """The results could not be written (the command's records stream failed)."""
 
     @property
     def description(self) -> str:
         """The reason in words, for messages."""
-        return "stopped at the first failure" if self is StopReason.FAIL_FAST else self.value
+        match self:
+            case StopReason.FAIL_FAST:
+                return "stopped at the first failure"
+            case StopReason.OUTPUT_FAILED:
+                return "aborted"
+            case _:
+                return self.value

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -127,7 +127,7 @@ class Fetcher:
         """Why ``stop()`` was called, or None."""
         return self._stopped_by
 
-    async def results(self, lines: AsyncIterable[Line]) -> AsyncIterator[FetchResult]:
+    async def results(self, lines: AsyncIterable[Line]) -> AsyncGenerator[FetchResult, None]:
         """Yield each line's result as soon as it is known (completion order). Call it
         once, inside ``async with``; an exception a source raises mid-read is raised here."""
         if self._attempts is None:

@@ -84,6 +84,7 @@ def _make_client(settings: Settings, transport: Transport | None) -> httpx.Async
         transport = FastTransport(
             ssl_context=tls.get,
             max_idle=settings.concurrency,
+            max_connections=settings.concurrency,
             connect_timeout=settings.connect_timeout,
         )
     elif transport is not None:

@@ -65,15 +65,28 @@ class Received:
         return data
 
 
-class Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection: bytes arrive in a buffer, readers wait on a future."""
+class OpenSockets:
+    """How many connections have their socket open: from ``connection_made`` to
+    ``connection_lost`` (the loop closes the socket then)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection: bytes arrive in a buffer, readers wait on a future;
+    counted in ``sockets`` while its socket is open."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sockets: OpenSockets) -> None:
         self._loop = loop
+        self._sockets = sockets
         self._transport: asyncio.Transport | None = None
         self._buffer = Received()
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
+        self._lost: asyncio.Future[None] | None = None
         self._error: BaseException | None = None
         self._paused = False
 
@@ -81,6 +94,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._sockets.count += 1
 
     def data_received(self, data: bytes) -> None:
         self._buffer.append(data)
@@ -97,6 +111,10 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._error = exc
+        self._sockets.count -= 1
+        if self._lost is None:
+            self._lost = self._loop.create_future()
+        self._lost.set_result(None)
         self._wake()
 
     # used by the transport
@@ -119,6 +137,12 @@ class Connection(asyncio.Protocol):
         self._closed = True
         if self._transport is not None:
             self._transport.abort()
+
+    async def wait_lost(self) -> None:
+        """Wait until the socket is closed: the loop's next turn after ``close()``."""
+        if self._lost is None:
+            self._lost = self._loop.create_future()
+        await self._lost
 
     async def read_head(self) -> bytes:
         """The status line and headers, without the blank line that ends them."""

@@ -3,9 +3,11 @@
 httpx's default transport (httpcore, h11 and anyio) spends most of a small request's time
 on pool bookkeeping that grows with the number of connections, on per-lock overhead and on
 h11's general-purpose state machine. This transport does one thing: HTTP/1.1 over TCP or
-TLS, with a keep-alive pool of idle connections per origin. httpx's client stays on top, so
-redirects, content decoding, headers and the exceptions it raises are httpx's own; proxies
-(mounted by httpx from ``--proxy`` or the environment) and HTTP/2 use httpx's transports.
+TLS, with a keep-alive pool of idle connections per origin and at most ``max_connections``
+sockets open, idle ones included (the open-files budget counts on it). httpx's client stays
+on top, so redirects, content decoding, headers and the exceptions it raises are httpx's
+own; proxies (mounted by httpx from ``--proxy`` or the environment) and HTTP/2 use httpx's
+transports.
 
 Errors are raised as the httpx exceptions that httpcore would raise, each chained to its
 cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), or as the typed ``NoResponse``
@@ -21,7 +23,7 @@ from collections.abc import Callable
 
 import httpx
 
-from fetchall._http.connection import Connection, PeerClosed
+from fetchall._http.connection import Connection, OpenSockets, PeerClosed
 from fetchall._http.deadline import Deadline
 from fetchall._http.errors import NoResponse
 from fetchall._http.framing import Head, ResponseBody, encode_head, exchange, read_request_body
@@ -39,11 +41,15 @@ class FastTransport(httpx.AsyncBaseTransport):
         *,
         ssl_context: Callable[[], ssl.SSLContext],
         max_idle: int,
+        max_connections: int,
         connect_timeout: float,
     ) -> None:
         self._make_ssl_context = ssl_context
         self._ssl_context: ssl.SSLContext | None = None
         self._max_idle = max_idle
+        self._max_connections = max_connections
+        self._sockets = OpenSockets()
+        self._connecting = 0
         self._connect_timeout = connect_timeout
         self._idle: OrderedDict[Connection, Origin] = OrderedDict()  # oldest first
         self._idle_by_origin: dict[Origin, list[Connection]] = {}
@@ -135,14 +141,27 @@ class FastTransport(httpx.AsyncBaseTransport):
             self._ssl_context.set_alpn_protocols(["http/1.1"])
         return self._ssl_context
 
+    async def _make_room(self) -> None:
+        """Close the connections idle longest while one more would open more than
+        ``max_connections`` sockets, and wait until their sockets are closed. (With many
+        origins, idle connections to the last ones would otherwise add up to as many
+        again as those in use.)"""
+        while self._idle and self._sockets.count + self._connecting >= self._max_connections:
+            oldest, oldest_origin = self._idle.popitem(last=False)
+            self._forget(oldest, oldest_origin)
+            oldest.close()
+            await oldest.wait_lost()
+
     async def _connect(self, origin: Origin) -> Connection:
         scheme, host, port = origin
         tls = self._tls() if scheme == "https" else None
         loop = asyncio.get_running_loop()
+        await self._make_room()
+        self._connecting += 1
         try:
             async with Deadline(loop, self._connect_timeout):
                 _, connection = await loop.create_connection(
-                    lambda: Connection(loop),
+                    lambda: Connection(loop, self._sockets),
                     host,
                     port,
                     ssl=tls,
@@ -152,4 +171,6 @@ class FastTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"could not connect to {host}:{port}") from exc
         except OSError as exc:  # refused, unreachable, DNS (gaierror), TLS (SSLError)
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
+        finally:
+            self._connecting -= 1
         return connection

@@ -49,6 +49,10 @@ def _one_device(first: int, second: int) -> bool:
 
 def say(env: Environment, message: str) -> None:
     """One line for people on stderr: ``fetchall: message`` (an error, or a warning that
-    ``--quiet`` has not hidden)."""
-    env.stderr.write(f"fetchall: {message}\n")
-    env.stderr.flush()
+    ``--quiet`` has not hidden; dropped when stderr itself cannot be written: a full disk
+    under ``2>&1``)."""
+    try:
+        env.stderr.write(f"fetchall: {message}\n")
+        env.stderr.flush()
+    except OSError:
+        pass

@@ -3,49 +3,102 @@ and a fresh line in a resumed records file."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
+from dataclasses import dataclass
+from typing import IO
 
 from fetchall.cli.environment import Environment
 
-SPARE_FILES = 64
-"""Descriptors beyond one per connection: sources, stdio, the event loop, DNS."""
+LOOP_FILES = 10
+"""Descriptors uvloop's event loop keeps open (measured: epoll, io_uring, an eventfd, two
+pipes, a socket pair and a spare /dev/null; asyncio's loop keeps 3)."""
+FILES_PER_LOOKUP = 2
+"""Descriptors one name lookup holds at once: a UDP socket, and /etc/hosts or
+/etc/resolv.conf while it is read."""
+LATER_FILES = 6
+"""Descriptors opened for a while during a run: the CA file while TLS loads it, a file
+counted for the display, modules imported late (2), and connections closing (2)."""
 
 
-def allow_open_files(concurrency: int) -> None:
+@dataclass(frozen=True, slots=True)
+class FittedConcurrency:
+    """The concurrency the open-files limit allows, and that limit."""
+
+    concurrency: int
+    limit: int | None
+    """The soft limit on open files after raising it; None for no limit."""
+
+
+def fit_open_files(
+    concurrency: int, *, files_per_request: int, lookup_threads: int
+) -> FittedConcurrency:
     """Raise the soft limit on open files (up to the hard limit) so that ``concurrency``
-    connections fit, instead of failing the excess as connect errors."""
-    wanted = concurrency + SPARE_FILES
+    requests fit, each holding ``files_per_request`` descriptors (its connection, and its
+    body's file when saving), besides the descriptors open now, the event loop's, those of
+    ``lookup_threads`` name lookups at once, and ``LATER_FILES``. When the hard limit is
+    too low, the concurrency that fits (at least 1)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= wanted:
-        return
-    limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    if soft == resource.RLIM_INFINITY:
+        return FittedConcurrency(concurrency, None)
+    besides = _open_now(soft) + LOOP_FILES + FILES_PER_LOOKUP * lookup_threads + LATER_FILES
+    wanted = besides + concurrency * files_per_request
+    if soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):  # a limit the kernel will not grant (nr_open)
+            pass
+    if soft >= wanted:
+        return FittedConcurrency(concurrency, soft)
+    return FittedConcurrency(max(1, (soft - besides) // files_per_request), soft)
+
+
+def _open_now(limit: int) -> int:
+    """Descriptors open in this process now, below ``limit`` (inherited ones included)."""
+    try:
+        names = os.listdir("/dev/fd")
+    except OSError:
+        return 3
+    listing = 1  # the descriptor listdir held while it listed
+    return sum(1 for name in names if name.isdigit() and int(name) < limit) - listing
 
 
 def silence_stdout(env: Environment) -> None:
     """After a closed pipe, point stdout at /dev/null so the exit flush cannot fail
     (the "Note on SIGPIPE" in Python's signal docs)."""
+    _to_devnull(env.stdout)
+
+
+def settle_stderr(env: Environment) -> None:
+    """When stderr cannot take what is left in its buffer (a full disk under ``2>&1``),
+    point it at /dev/null, so the interpreter's exit flush cannot fail with Python's own
+    status 120 instead of the run's."""
+    try:
+        env.stderr.flush()
+    except OSError:
+        _to_devnull(env.stderr)
+
+
+def _to_devnull(stream: IO[bytes] | IO[str]) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, env.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
     except (OSError, ValueError):  # no real file descriptor (a test's in-memory stream)
         pass
 
 
-def start_on_a_fresh_line(resume: str, env: Environment) -> None:
-    """When stdout appends to the --resume file and a killed run left its last record
-    cut short, start with a newline so the first new record is not glued onto it."""
+def fresh_line(resume: str, env: Environment) -> bytes:
+    """A newline to write first when stdout appends to the --resume file and a killed
+    run left its last record cut short (so the first new record is not glued onto it);
+    otherwise nothing."""
     try:
         out, previous = os.fstat(env.stdout.fileno()), os.stat(resume)
         if (out.st_dev, out.st_ino) != (previous.st_dev, previous.st_ino) or not out.st_size:
-            return
+            return b""
         with open(resume, "rb") as file:
             file.seek(-1, os.SEEK_END)
-            if file.read(1) != b"\n":
-                env.stdout.write(b"\n")
-                env.stdout.flush()
+            return b"" if file.read(1) == b"\n" else b"\n"
     except (OSError, ValueError):  # not a file, or an in-memory stream in tests
-        return
+        return b""

@@ -1,5 +1,5 @@
-"""One run of the command: wire sources, engine, writer, display and summary together, run
-the event loop, and say how it ended."""
+"""One run of the command: wire sources, engine, records stream, display and summary
+together, run the event loop, and say how it ended."""
 
 from __future__ import annotations
 
@@ -26,29 +26,22 @@ from fetchall._input import (
     select_lines,
 )
 from fetchall._model import Err, FetchResult, Line, SetupError, StopReason
+from fetchall._settings import Settings
 from fetchall._targets import masked
+from fetchall.cli.accounting import account_for
 from fetchall.cli.console import stderr_console
+from fetchall.cli.descriptors import has_a_reader, raw_writer
 from fetchall.cli.environment import Environment, say
-from fetchall.cli.event_loop import loop_factory
+from fetchall.cli.event_loop import lookup_threads, loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
-from fetchall.cli.process import allow_open_files, silence_stdout, start_on_a_fresh_line
+from fetchall.cli.process import fit_open_files, fresh_line, settle_stderr, silence_stdout
 from fetchall.cli.progress import ProgressState
 from fetchall.cli.records import record_of
-from fetchall.cli.signals import SIGNAL_REASONS, SignalStop
+from fetchall.cli.signals import SIGNAL_REASONS, WRITE_GRACE_SECONDS, SignalStop
 from fetchall.cli.stats import Accounting, RunStats
 from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status
-from fetchall.cli.writers import ScreenWriter, StreamWriter, Writer, record_format
-
-COUNT_SECONDS = 1.0
-"""After a stop, the longest time spent counting the lines never read."""
-_FAILURE_WORDS = {
-    Failure.OUTPUT: "stopped (records could not be written)",
-    Failure.INTERNAL: "stopped by an internal error",
-}
-
-
-class _OutputError(Exception):
-    """stdout could not be written (other than a closed pipe)."""
+from fetchall.cli.stream import RecordStream
+from fetchall.cli.writers import RecordFormat, ScreenWriter, encoded, record_format
 
 
 def run(plan: Plan, env: Environment) -> ExitStatus:
@@ -60,8 +53,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     except SourceError as exc:
         say(env, str(exc))
         return ExitStatus.USAGE
-    if selection.resume is not None:
-        start_on_a_fresh_line(selection.resume, env)
+    preamble = b"" if selection.resume is None else fresh_line(selection.resume, env)
     counts = LineCounts()
     lines = select_lines(
         read_lines(sources),
@@ -70,13 +62,17 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
         unique=selection.unique,
         counts=counts,
     )
-    allow_open_files(plan.settings.concurrency)
-    writer = _writer(output, env)
+    plan = replace(plan, settings=_fit_open_files(plan.settings, env, quiet=output.quiet))
+    format_ = record_format(output.format)
+    screen = ScreenWriter(format_) if output.shows_progress(env) and env.same_terminal else None
+    if screen is None and format_.header is not None:
+        preamble += encoded(format_.header, ok=True, color=False)
     stats = RunStats(max_host_errors=plan.settings.max_host_errors)
     started = time.perf_counter()
     countable = sources if selection == Selection() else None  # a filter changes the count
     try:
-        ending = _run_loop(_Job(lines, countable, plan, writer, stats, env))
+        job = _Job(lines, countable, plan, format_, screen, preamble, stats, env)
+        ending = _run_loop(job)
     finally:
         close_sources(sources)
     ending = replace(ending, any_failed=stats.failed > 0)
@@ -84,18 +80,30 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
         silence_stdout(env)
     elif not output.quiet and ending.failure is not Failure.USAGE:
         wall = time.perf_counter() - started
-        _print_summary(stats, wall, _accounting(ending, counts, sources, stats), output, env)
+        lines_ = account_for(ending, counts, sources, stats)
+        with contextlib.suppress(OSError):  # stderr on a full disk too: the status tells
+            _print_summary(stats, wall, lines_, ending.unwritten, output, env)
+    settle_stderr(env)
     return exit_status(ending)
 
 
-def _writer(output: Output, env: Environment) -> Writer:
-    """Records to stdout; or, when stdout is the terminal the live display is on, to the
-    display, which prints them above its area."""
-    record_format_ = record_format(output.format)
-    if output.shows_progress(env) and env.same_terminal:
-        return ScreenWriter(record_format_)
-    color = output.color and env.stdout_isatty and not env.no_color
-    return StreamWriter(env.stdout, record_format_, color=color)
+def _fit_open_files(settings: Settings, env: Environment, *, quiet: bool) -> Settings:
+    """The settings with a concurrency the open-files limit can hold (said once when
+    lowered, unless ``quiet``)."""
+    fitted = fit_open_files(
+        settings.concurrency,
+        files_per_request=1 if settings.output_dir is None else 2,
+        lookup_threads=lookup_threads(),
+    )
+    if fitted.concurrency == settings.concurrency:
+        return settings
+    if not quiet:
+        say(
+            env,
+            f"-c {settings.concurrency} lowered to {fitted.concurrency}: "
+            f"the open-files limit is {fitted.limit}",
+        )
+    return replace(settings, concurrency=fitted.concurrency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +114,24 @@ class _Job:
     countable: list[Source] | None
     """Sources to count ahead for the display's total (None when a filter would skew it)."""
     plan: Plan
-    writer: Writer
+    record_format: RecordFormat
+    screen: ScreenWriter | None
+    """Where records go when stdout is the live display's terminal (else to stdout)."""
+    preamble: bytes
+    """Bytes for stdout before the first record."""
     stats: RunStats
     env: Environment
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """How the fetching and writing ended."""
+
+    stopped_by: StopReason | None
+    failure: OSError | None
+    """The error that ended the records stream, if one did."""
+    unwritten: int
+    """Records of finished lines that are not on stdout."""
 
 
 def _run_loop(job: _Job) -> Ending:
@@ -116,56 +139,91 @@ def _run_loop(job: _Job) -> Ending:
     env = job.env
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            stopped_by = runner.run(_fetch_and_write(job))
+            written = runner.run(_fetch_and_write(job))
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was in place
         say(env, "interrupted")
         return Ending(stopped_by=StopReason.INTERRUPTED)
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader of stderr went away (the live display forced on)
         return Ending(failure=Failure.BROKEN_PIPE)
     except (SourceError, SetupError) as exc:
         say(env, str(exc))
         return Ending(failure=Failure.USAGE)
-    except _OutputError as exc:
-        say(env, str(exc))
-        return Ending(failure=Failure.OUTPUT)
     except Exception as exc:
         if job.plan.output.debug:
             traceback.print_exc(file=env.stderr)
         say(env, f"internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)")
         return Ending(failure=Failure.INTERNAL)
-    return Ending(stopped_by=stopped_by)
+    return _ending(written, env)
 
 
-async def _fetch_and_write(job: _Job) -> StopReason | None:
+def _ending(written: _Written, env: Environment) -> Ending:
+    """How the run ended, given how writing ended; says what went wrong with stdout."""
+    ending = Ending(stopped_by=written.stopped_by, unwritten=written.unwritten)
+    error = written.failure
+    if isinstance(error, BrokenPipeError):
+        return replace(ending, failure=Failure.BROKEN_PIPE)
+    if error is not None:
+        say(env, f"cannot write the records to stdout: {error.strerror or error}")
+        return replace(ending, failure=Failure.OUTPUT)
+    if written.unwritten:
+        say(env, f"stdout was not read in time: {written.unwritten:,} records were not written")
+    return ending
+
+
+async def _fetch_and_write(job: _Job) -> _Written:
     """Fetch every line and write each record as it finishes, with the live display when
     it is on. SIGINT and SIGTERM stop the run gracefully (a second one exits at once);
-    returns what stopped it, if anything."""
-    env, writer, stats, output = job.env, job.writer, job.stats, job.plan.output
-    progress = ProgressState(stats) if output.shows_progress(env) else None
+    a failure to write stops it too."""
+    env, settings, output = job.env, job.plan.settings, job.plan.output
+    progress = ProgressState(job.stats) if output.shows_progress(env) else None
     loop = asyncio.get_running_loop()
     if progress is not None and job.countable is not None:
         _count_in_background(job.countable, progress, loop)
-    screen = job.writer if isinstance(job.writer, ScreenWriter) else None
-    display = _display(progress, output, env, screen)
-    async with Fetcher(job.plan.settings, observer=progress) as fetcher, display:
-        on_signal = SignalStop(fetcher, env)
+    stream = RecordStream(
+        raw_writer(env.stdout),
+        capacity=settings.concurrency,
+        loop=loop,
+        preamble=job.preamble,
+        threaded=has_a_reader(env.stdout),
+    )
+    display = _display(progress, output, env, job.screen)
+    async with Fetcher(settings, observer=progress) as fetcher, display:
+        stream.start(on_failure=lambda: fetcher.stop(StopReason.OUTPUT_FAILED))
+        on_signal = SignalStop(fetcher, stream, env)
         for signum in SIGNAL_REASONS:
             loop.add_signal_handler(signum, on_signal, signum)
         try:
-            async for result in fetcher.results(job.lines):
-                stats.add(result)
-                if output.debug:
-                    _show_bug(result, env)
-                try:
-                    writer.write(record_of(result))
-                except BrokenPipeError:
-                    raise
-                except OSError as exc:
-                    raise _OutputError(f"cannot write the records: {exc.strerror or exc}") from exc
+            await _write_records(fetcher, job, stream)
+        except BaseException:
+            stream.hurry(WRITE_GRACE_SECONDS)
+            raise
         finally:
+            await stream.close()
             for signum in SIGNAL_REASONS:
                 loop.remove_signal_handler(signum)
-    return fetcher.stopped_by
+    return _Written(fetcher.stopped_by, stream.failure, stream.unwritten)
+
+
+async def _write_records(fetcher: Fetcher, job: _Job, stream: RecordStream) -> None:
+    """Count each result and send its record to ``stream`` (or to the display's screen),
+    until the results end or the stream fails."""
+    stats, format_, screen, env = job.stats, job.record_format, job.screen, job.env
+    output = job.plan.output
+    color = output.color and env.stdout_isatty and not env.no_color
+    async with contextlib.aclosing(fetcher.results(job.lines)) as results:
+        async for result in results:
+            if stream.failure is not None:
+                return
+            stats.add(result)
+            if output.debug:
+                _show_bug(result, env)
+            record = record_of(result)
+            if screen is not None:
+                screen.write(record)
+                continue
+            line = encoded(format_.line(record), ok=record["ok"] is True, color=color)
+            if not stream.put(line):
+                await stream.send(line)
 
 
 def _show_bug(result: FetchResult, env: Environment) -> None:
@@ -221,38 +279,16 @@ def _display(
     return live_display(stderr_console(output, env), progress, screen)
 
 
-def _accounting(
-    ending: Ending, counts: LineCounts, sources: list[Source], stats: RunStats
-) -> Accounting:
-    """Where the lines without a result went, and why the run was cut short, if it was."""
-    if ending.stopped_by is not None:
-        stop: str | None = ending.stopped_by.description
-    else:
-        stop = _FAILURE_WORDS.get(ending.failure) if ending.failure else None
-    if stop is None:
-        return Accounting(counts)
-    total = _count_within(sources, COUNT_SECONDS)
-    unread = None if total is None else max(0, total - counts.read)
-    fail_fast = ending.stopped_by is StopReason.FAIL_FAST and stats.first_failures
-    return Accounting(counts, unread, stop, stats.first_failures[0] if fail_fast else None)
-
-
-def _count_within(sources: list[Source], seconds: float) -> int | None:
-    """The lines of the sources, counted again from the files in a daemon thread; None for
-    stdin, or when counting takes longer than ``seconds`` (a stopped run exits soon)."""
-    counted: list[int | None] = []
-    counter = threading.Thread(
-        target=lambda: counted.append(count_lines(sources)), name="count lines", daemon=True
-    )
-    counter.start()
-    counter.join(seconds)
-    return counted[0] if counted else None
-
-
 def _print_summary(
-    stats: RunStats, wall: float, lines: Accounting, output: Output, env: Environment
+    stats: RunStats,
+    wall: float,
+    lines: Accounting,
+    unwritten: int,
+    output: Output,
+    env: Environment,
 ) -> None:
     from fetchall.cli.summary import render_summary
 
     console = stderr_console(output, env)
-    console.print(render_summary(stats, wall, lines=lines, width=console.width))
+    summary = render_summary(stats, wall, lines=lines, unwritten=unwritten, width=console.width)
+    console.print(summary)

@@ -13,6 +13,10 @@ from fetchall.cli.environment import Environment, say
 SIGNAL_REASONS = {signal.SIGINT: StopReason.INTERRUPTED, signal.SIGTERM: StopReason.TERMINATED}
 """The signals that stop a run, and the stop reason each gives."""
 
+WRITE_GRACE_SECONDS = 0.5
+"""After a signal, how long the records still to be written may wait for stdout's reader;
+what is not written by then is dropped, so the run ends within a second either way."""
+
 
 class Stoppable(Protocol):
     """What a signal stops (the engine's ``Fetcher``)."""
@@ -25,23 +29,41 @@ class Stoppable(Protocol):
         """Stop for ``reason``."""
 
 
+class Hurriable(Protocol):
+    """What a signal hurries (the ``RecordStream``)."""
+
+    @property
+    def unwritten(self) -> int:
+        """Records not written yet."""
+
+    def hurry(self, seconds: float) -> None:
+        """Wait at most ``seconds`` more for the reader."""
+
+
 class SignalStop:
     """The SIGINT and SIGTERM handler: the first stops the run gracefully (cancelled
-    records, summary); a second exits at once, the records written so far being flushed."""
+    records, summary) and gives the records still to be written ``WRITE_GRACE_SECONDS``;
+    a second exits at once, saying how many records were not written."""
 
     def __init__(
         self,
         fetcher: Stoppable,
+        records: Hurriable,
         env: Environment,
         exit_now: Callable[[int], NoReturn] = os._exit,
     ) -> None:
         self._fetcher = fetcher
+        self._records = records
         self._env = env
         self._exit_now = exit_now
 
     def __call__(self, signum: signal.Signals) -> None:
         if self._fetcher.stopped_by in SIGNAL_REASONS.values():
+            unwritten = self._records.unwritten
+            if unwritten:
+                say(self._env, f"exiting at once: {unwritten:,} records were not written")
             self._exit_now(128 + signum)
         reason = SIGNAL_REASONS[signum]
         say(self._env, f"{reason.description}: cancelling the requests in flight")
         self._fetcher.stop(reason)
+        self._records.hurry(WRITE_GRACE_SECONDS)

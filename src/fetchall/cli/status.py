@@ -49,12 +49,13 @@ class Failure(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Ending:
-    """How a run ended: stopped for a reason, failed as a whole, and whether any line
-    failed."""
+    """How a run ended: stopped for a reason, failed as a whole, whether any line failed,
+    and how many finished lines have no record on stdout."""
 
     stopped_by: StopReason | None = None
     failure: Failure | None = None
     any_failed: bool = False
+    unwritten: int = 0
 
 
 _FAILURE_STATUS = {
@@ -67,6 +68,7 @@ _STOP_STATUS = {
     StopReason.INTERRUPTED: ExitStatus.INTERRUPTED,
     StopReason.TERMINATED: ExitStatus.TERMINATED,
     StopReason.FAIL_FAST: ExitStatus.FAILED,
+    StopReason.OUTPUT_FAILED: ExitStatus.FAILED,
 }
 
 

@@ -19,10 +19,14 @@ _PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
 def render_summary(
-    stats: RunStats, wall_seconds: float, *, lines: Accounting, width: int
+    stats: RunStats, wall_seconds: float, *, lines: Accounting, unwritten: int = 0, width: int
 ) -> RenderableType:
-    """The whole summary, fitted to ``width`` columns."""
+    """The whole summary, fitted to ``width`` columns; ``unwritten`` is how many finished
+    URLs have no record on stdout."""
     parts: list[RenderableType] = [_title(stats, wall_seconds, lines.stop)]
+    if unwritten:
+        has = "URL has" if unwritten == 1 else "URLs have"
+        parts.append(Text(f"{unwritten:,} finished {has} no record on stdout", style="bold red"))
     if lines.failed_line is not None:
         parts.append(_stopped_after(lines.failed_line, width))
     if stats.not_tried:

@@ -1,6 +1,6 @@
-"""Records as text, JSON lines or CSV (``RecordFormat``), written to stdout one flushed line
-per record (``StreamWriter``), or handed to the live display to print above its area when
-stdout is the same terminal (``ScreenWriter``)."""
+"""Records as text, JSON lines or CSV (``RecordFormat``): as the bytes of one line each for
+stdout (``encoded``, written by ``stream``), or handed to the live display to print above its
+area when stdout is the same terminal (``ScreenWriter``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import io
 import json
 from collections import deque
 from enum import StrEnum
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from fetchall.cli.records import FIELDS, Record
 
@@ -104,30 +104,12 @@ def record_format(output_format: OutputFormat) -> RecordFormat:
             return CsvFormat()
 
 
-class Writer(Protocol):
-    """Writes each record as soon as it is known."""
-
-    def write(self, record: Record) -> None:
-        """Write one record (flushed)."""
-
-
-class StreamWriter:
-    """Each record as one line on a byte stream (stdout), flushed at once; green and red
-    for ok and failed when ``color``."""
-
-    def __init__(self, out: BinaryIO, record_format: RecordFormat, *, color: bool) -> None:
-        self._out = out
-        self._format = record_format
-        self._color = color
-        if record_format.header is not None:
-            _emit(out, record_format.header + "\n")
-
-    def write(self, record: Record) -> None:
-        """Write one record and flush it."""
-        text = self._format.line(record)
-        if self._color:
-            text = (_GREEN if record["ok"] else _RED) + text + _RESET
-        _emit(self._out, text + "\n")
+def encoded(line: str, *, ok: bool, color: bool) -> bytes:
+    """A record's line as UTF-8 bytes for stdout, newline included; green for ok and red
+    for failed when ``color``."""
+    if color:
+        line = (_GREEN if ok else _RED) + line + _RESET
+    return (line + "\n").encode("utf-8")
 
 
 class ScreenWriter:
@@ -159,8 +141,3 @@ def _csv_cell(value: str | int | float | bool | None) -> str:
         return "true" if value else "false"
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def _emit(out: BinaryIO, text: str) -> None:
-    out.write(text.encode("utf-8"))
-    out.flush()
