@@ -211,6 +211,15 @@ async def test_localhost_never_reaches_the_source(host: str) -> None:
     assert source.calls == []
 
 
+async def test_invalid_names_never_reach_the_source() -> None:
+    """A name under .invalid fails at once as no such name (RFC 6761 §6.4)."""
+    source = CountingSource()
+    with pytest.raises(ResolveError) as caught:
+        await CachingResolver(source).resolve("no-such-host.INVALID", 80)
+    assert caught.value.negative
+    assert source.calls == []
+
+
 @pytest.mark.parametrize("error", [RuntimeError("boom"), KeyError("x")], ids=["Runtime", "Key"])
 async def test_a_failing_source_is_a_resolve_error(error: Exception) -> None:
     """A source that fails unexpectedly gives a ResolveError naming the exception."""

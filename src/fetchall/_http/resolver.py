@@ -3,9 +3,9 @@
 ::
 
     Resolver (protocol)     resolve(host, port) -> addresses: the seam tests and the API fill
-      CachingResolver       localhost at once (RFC 6761); other names looked up once, kept in
-                            an LRU cache (answers and "no such name"), and concurrent callers
-                            asking for one name share one lookup (single-flight)
+      CachingResolver       localhost and .invalid at once (RFC 6761); other names looked up
+                            once, kept in an LRU cache (answers and "no such name"),
+                            concurrent callers sharing one lookup (single-flight)
         ThreadedSource      the system's getaddrinfo() on daemon threads, up to -c at once
 
 (IP literals never reach a resolver: the connection code answers them, see ``connect``.)
@@ -96,7 +96,8 @@ class Resolver(Protocol):
 
 
 class NameSource(Protocol):
-    """An uncached lookup of one name (lower case, never localhost or an IP literal)."""
+    """An uncached lookup of one name (lower case; never localhost, .invalid or an IP
+    literal)."""
 
     async def lookup(self, name: str) -> tuple[str, ...]:
         """The addresses of ``name`` in the order to try them; ``ResolveError`` if none."""
@@ -143,8 +144,11 @@ class CachingResolver:
     async def resolve(self, host: str, port: int) -> tuple[str, ...]:
         """The addresses of ``host`` (``port`` is not used); ``ResolveError`` if none."""
         name = host.lower()
-        if name.removesuffix(".").rpartition(".")[2] == "localhost":
+        top = name.removesuffix(".").rpartition(".")[2]
+        if top == "localhost":
             return LOCALHOST
+        if top == "invalid":  # RFC 6761 §6.4: "always return immediate negative responses"
+            raise ResolveError(host, "no such name (.invalid is never a name)", negative=True)
         cached = self._cache.get(name)
         if cached is not None:
             expires, answer = cached
