@@ -13,6 +13,8 @@ from fetchall._model import Err, FetchResult, Ok, Response
 
 KEEP = 5
 """How many slowest URLs and first failures the summary lists."""
+PHASES = ("dns", "connect", "tls", "ttfb")
+"""The phases whose times the summary shows (a response's ``time_<phase>``)."""
 
 
 class LatencyHistogram:
@@ -92,6 +94,10 @@ class RunStats:
     status_classes: Counter[str] = field(default_factory=Counter)
     bytes: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    phases: dict[str, LatencyHistogram] = field(
+        default_factory=lambda: {phase: LatencyHistogram() for phase in PHASES}
+    )
+    """The time of each phase (``PHASES``), over the responses where it happened."""
     slowest: list[tuple[float, str]] = field(default_factory=list)
     """A min-heap of the ``KEEP`` longest (elapsed, url)."""
     first_failures: list[Failure] = field(default_factory=list)
@@ -125,6 +131,7 @@ class RunStats:
         if response is not None:
             self.bytes += response.bytes
             self.status_classes[f"{response.status // 100}xx"] += 1
+            self._add_phases(response)
         if result.attempts:
             self.latency.add(result.elapsed)
             entry = (result.elapsed, result.line.text)
@@ -132,6 +139,12 @@ class RunStats:
                 heapq.heappush(self.slowest, entry)
             else:
                 heapq.heappushpop(self.slowest, entry)
+
+    def _add_phases(self, response: Response) -> None:
+        times = (response.time_dns, response.time_connect, response.time_tls, response.time_ttfb)
+        for phase, seconds in zip(PHASES, times, strict=True):
+            if seconds is not None:
+                self.phases[phase].add(seconds)
 
 
 @dataclass(frozen=True, slots=True)
