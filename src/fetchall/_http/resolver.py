@@ -148,7 +148,7 @@ class CachingResolver:
         if top == "localhost":
             return LOCALHOST
         if top == "invalid":  # RFC 6761 §6.4: "always return immediate negative responses"
-            raise ResolveError(host, "no such name (.invalid is never a name)", negative=True)
+            raise ResolveError(host, "no such name (.invalid names never exist)", negative=True)
         cached = self._cache.get(name)
         if cached is not None:
             expires, answer = cached

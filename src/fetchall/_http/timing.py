@@ -89,16 +89,13 @@ class Trace:
         tls = marks.get(Phase.TLS)
         waiting = marks.get(Phase.WAITING)
         receiving = marks.get(Phase.RECEIVING)
+        connected = waiting if tls is None else tls
         return Timings(
-            _span(resolving, connecting),
-            _span(connecting, tls if tls is not None else waiting),
-            _span(tls, waiting),
-            _span(waiting, receiving),
+            None if resolving is None or connecting is None else connecting - resolving,
+            None if connecting is None or connected is None else connected - connecting,
+            None if tls is None or waiting is None else waiting - tls,
+            None if waiting is None or receiving is None else receiving - waiting,
         )
-
-
-def _span(start: float | None, end: float | None) -> float | None:
-    return None if start is None or end is None else end - start
 
 
 class _Unobserved:

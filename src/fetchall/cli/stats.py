@@ -141,10 +141,15 @@ class RunStats:
                 heapq.heappushpop(self.slowest, entry)
 
     def _add_phases(self, response: Response) -> None:
-        times = (response.time_dns, response.time_connect, response.time_tls, response.time_ttfb)
-        for phase, seconds in zip(PHASES, times, strict=True):
-            if seconds is not None:
-                self.phases[phase].add(seconds)
+        phases = self.phases
+        if response.time_dns is not None:
+            phases["dns"].add(response.time_dns)
+        if response.time_connect is not None:
+            phases["connect"].add(response.time_connect)
+        if response.time_tls is not None:
+            phases["tls"].add(response.time_tls)
+        if response.time_ttfb is not None:
+            phases["ttfb"].add(response.time_ttfb)
 
 
 @dataclass(frozen=True, slots=True)
