@@ -65,18 +65,22 @@ class _Partial:
     def response(self) -> Response | None:
         if self.status is None:
             return None
+        dns, connect, tls, ttfb = self.trace.timings()
         return Response(
             self.status,
             self.final_url,
             self.received,
             self.content_type,
             self.retry_after,
-            self.location,
-            self.redirects,
-            self.content_length,
-            self.trace.remote_ip,
-            self.http_version,
-            *self.trace.timings(),
+            location=self.location,
+            redirects=self.redirects,
+            content_length=self.content_length,
+            remote_ip=self.trace.remote_ip,
+            http_version=self.http_version,
+            time_dns=dns,
+            time_connect=connect,
+            time_tls=tls,
+            time_ttfb=ttfb,
         )
 
 

@@ -31,7 +31,8 @@ _INCOMPLETE_BODY = "peer closed connection without sending complete message body
 
 class TypedErrorsTransport(httpx.AsyncBaseTransport):
     """Wraps a transport; raises ``NoResponse`` and ``IncompleteBody`` where it raised
-    ``httpx.RemoteProtocolError`` with httpcore's or h11's words for them."""
+    ``httpx.RemoteProtocolError`` with httpcore's or h11's words for them; starts each
+    request's trace and gives it the address the response came from."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self._inner = inner
