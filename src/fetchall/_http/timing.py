@@ -57,10 +57,10 @@ class Timings(NamedTuple):
 class Trace:
     """The phases of the current request of one attempt, and the address it went to."""
 
-    __slots__ = ("_marks", "_progress", "remote_ip")
+    __slots__ = ("_marks", "_tell", "remote_ip")
 
     def __init__(self, progress: PhaseProgress) -> None:
-        self._progress = progress
+        self._tell = progress.on_phase
         self._marks: dict[Phase, float] = {}
         self.remote_ip: str | None = None
         """The address connected to (IPv6 without brackets), once known."""
@@ -73,7 +73,7 @@ class Trace:
     def begin(self, phase: Phase) -> None:
         """The request enters ``phase`` now."""
         self._marks[phase] = perf_counter()
-        self._progress.on_phase(phase)
+        self._tell(phase)
 
     async def __call__(self, name: str, info: Mapping[str, object]) -> None:
         """httpcore's ``trace`` extension: mark the phase an event begins, if any."""

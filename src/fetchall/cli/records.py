@@ -65,25 +65,13 @@ def record_of(result: FetchResult) -> Record:
         "content_length": response.content_length if response else None,
         "remote_ip": response.remote_ip if response else None,
         "http_version": response.http_version if response else None,
-        **(_phases(response) if response else _NO_PHASES),
+        "time_dns": _seconds(response.time_dns) if response else None,
+        "time_connect": _seconds(response.time_connect) if response else None,
+        "time_tls": _seconds(response.time_tls) if response else None,
+        "time_ttfb": _seconds(response.time_ttfb) if response else None,
     }
 
 
-_NO_PHASES: Record = {"time_dns": None, "time_connect": None, "time_tls": None, "time_ttfb": None}
-
-
-def _phases(response: Response) -> Record:
-    """The phases' times in seconds, to the microsecond as ``elapsed``; None for a phase
-    that did not happen."""
-    dns, connect, tls, ttfb = (
-        response.time_dns,
-        response.time_connect,
-        response.time_tls,
-        response.time_ttfb,
-    )
-    return {
-        "time_dns": None if dns is None else round(dns, 6),
-        "time_connect": None if connect is None else round(connect, 6),
-        "time_tls": None if tls is None else round(tls, 6),
-        "time_ttfb": None if ttfb is None else round(ttfb, 6),
-    }
+def _seconds(value: float | None) -> float | None:
+    """Seconds to the microsecond, as ``elapsed``; None for a phase that did not happen."""
+    return value if value is None else round(value, 6)
