@@ -112,10 +112,13 @@ async def test_a_content_length_that_is_no_plain_number_is_not_compared(declared
     async with HttpClient(settings, httpx.MockTransport(handler)) as client:
         loop = asyncio.get_running_loop()
         result = await client.attempt("http://site.test/", _NoProgress(), loop=loop)
-    assert result == Ok(Response(200, "http://site.test/", 3, None))
+    assert result == Ok(Response(200, "http://site.test/", 3, None, http_version="HTTP/1.1"))
 
 
 class _NoProgress:
+    def on_phase(self, phase: object) -> None:
+        """Nothing."""
+
     def on_headers(self, status: int) -> None:
         """Nothing."""
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from rich.console import Console
 
-from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Response
+from fetchall import Err, ErrorKind, FetchError, FetchResult, Line, Ok, Phase, Response
 from fetchall._input import LineCounts
 from fetchall.cli.display import print_failures, render_live
 from fetchall.cli.progress import FailureLine, ProgressState, Snapshot
@@ -383,3 +383,57 @@ def test_snapshot_is_a_value() -> None:
     state.on_bytes(line("other"), 10)
     assert isinstance(before, Snapshot)
     assert before.bytes != state.snapshot(5).bytes
+
+
+@pytest.mark.parametrize("width", [80, 40])
+def test_rows_show_what_each_request_is_doing(width: int) -> None:
+    """Before its response head, a row says what its request is doing (resolving,
+    connecting, TLS, waiting), in the place of the bytes; once the head arrived, its
+    status and bytes; a retry starts blank again. No row is longer than the terminal."""
+    clock = Clock()
+    state = ProgressState(RunStats(), clock)
+    doing = {"resolving": Phase.RESOLVING, "connecting": Phase.CONNECTING, "TLS": Phase.TLS}
+    doing["waiting"] = Phase.WAITING
+    for word, phase in doing.items():
+        current = line(f"https://{word}.test/")
+        state.on_start(current, 1)
+        state.on_phase(current, phase)
+        clock.now += 0.1
+    received = line("https://receiving.test/")
+    state.on_start(received, 1)
+    state.on_phase(received, Phase.RECEIVING)
+    state.on_headers(received, 200)
+    state.on_bytes(received, 2048)
+    clock.now += 1
+    rows = text_of(render_live(state.snapshot(10), width, 24), width).splitlines()[:5]
+    for row, word in zip(rows, [*doing, None], strict=True):
+        assert len(row) <= width
+        if word is None:
+            assert row.startswith("200")
+            assert "2.0 KiB" in row
+        else:
+            assert row.startswith(f"··· {word:>10} ")
+            assert f"https://{word}.test/" in row
+            assert "B/s" not in row
+    state.on_start(current, 2)  # waiting.test's second attempt: nothing said yet
+    rows = text_of(render_live(state.snapshot(10), width, 24), width).splitlines()
+    (row,) = [row for row in rows if "waiting.test" in row]
+    assert "waiting" not in row.split("https://")[0]
+    assert "0 B" in row
+
+
+def test_summary_shows_the_phases_that_happened() -> None:
+    """p50 and p90 of each phase, over the responses that had it (a reused connection has
+    no dns, connect or tls), and no row for a phase none had."""
+    stats = RunStats()
+    for i in range(10):
+        new = i % 2 == 0  # every other response on a new connection
+        timings = {"time_dns": 0.02, "time_connect": 0.001} if new else {}
+        response = Response(200, "u", 1, None, time_ttfb=0.005 * (i + 1), **timings)
+        stats.add(FetchResult(line(f"https://t{i}.test/"), Ok(response), 0.1, 1))
+    text = text_of(render_summary(stats, 1.0, lines=Accounting(LineCounts()), width=80))
+    rows = [row.rstrip() for row in text.splitlines()]
+    assert " dns       p50 20 ms · p90 20 ms (5)" in rows
+    assert " connect   p50 1 ms · p90 1 ms (5)" in rows
+    assert " ttfb      p50 24.8 ms · p90 45 ms (10)" in rows  # within 1% of 25 and 45 ms
+    assert not [row for row in rows if row.startswith(" tls")]

@@ -18,6 +18,8 @@ from fetchall._http import HttpClient
 pytestmark = pytest.mark.anyio
 
 URL = "http://site.test/page"
+H11 = "HTTP/1.1"
+"""What a mock transport's responses say (httpx's default)."""
 
 
 class Recorder:
@@ -26,6 +28,9 @@ class Recorder:
     def __init__(self) -> None:
         self.statuses: list[int] = []
         self.byte_counts: list[int] = []
+
+    def on_phase(self, phase: object) -> None:
+        """Not recorded: mock transports have no phases."""
 
     def on_headers(self, status: int) -> None:
         self.statuses.append(status)
@@ -57,7 +62,9 @@ async def test_success_counts_the_body_bytes() -> None:
     """A 200 is Ok with the status, byte count and content type."""
     router = respx.MockRouter()
     router.get(URL).respond(200, content=b"x" * 1234, headers={"Content-Type": "text/html"})
-    assert await fetch(router) == Ok(Response(200, URL, 1234, "text/html", content_length=1234))
+    assert await fetch(router) == Ok(
+        Response(200, URL, 1234, "text/html", content_length=1234, http_version=H11)
+    )
 
 
 async def test_bytes_are_counted_after_content_decoding() -> None:
@@ -92,7 +99,9 @@ async def test_redirects_are_followed_to_the_final_url() -> None:
     router = respx.MockRouter()
     router.get(URL).respond(302, headers={"Location": "http://site.test/moved"})
     router.get("http://site.test/moved").respond(200, content=b"here")
-    expected = Response(200, "http://site.test/moved", 4, None, redirects=1, content_length=4)
+    expected = Response(
+        200, "http://site.test/moved", 4, None, redirects=1, content_length=4, http_version=H11
+    )
     assert await fetch(router) == Ok(expected)
 
 
@@ -113,7 +122,7 @@ async def test_an_error_status_is_an_err_that_keeps_the_response() -> None:
     assert isinstance(result, Err)
     assert result.error.kind is ErrorKind.HTTP_STATUS
     assert result.error.message == "HTTP 404 Not Found"
-    assert result.error.response == Response(404, URL, 8, None, content_length=8)
+    assert result.error.response == Response(404, URL, 8, None, content_length=8, http_version=H11)
 
 
 async def test_a_3xx_without_location_is_ok() -> None:
@@ -267,7 +276,7 @@ async def test_a_failure_mid_body_keeps_status_and_bytes_so_far(
     result = await fetch(router)
     assert isinstance(result, Err)
     assert result.error.kind is kind
-    assert result.error.response == Response(200, URL, 100, None)
+    assert result.error.response == Response(200, URL, 100, None, http_version=H11)
 
 
 async def test_the_deadline_bounds_the_whole_request() -> None:

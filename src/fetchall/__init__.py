@@ -17,6 +17,7 @@ from fetchall._version import __version__
 
 if TYPE_CHECKING:
     from fetchall._engine import Fetcher, NullObserver, Observer, fetch_all
+    from fetchall._http import ResolveError, Resolver
     from fetchall._model import (
         BodyWriteError,
         Err,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         FetchResult,
         Line,
         Ok,
+        Phase,
         Response,
         Result,
         SetupError,
@@ -43,6 +45,9 @@ _HOMES = {
     "NullObserver": "fetchall._engine",
     "Observer": "fetchall._engine",
     "Ok": "fetchall._model",
+    "Phase": "fetchall._model",
+    "ResolveError": "fetchall._http",
+    "Resolver": "fetchall._http",
     "Response": "fetchall._model",
     "Result": "fetchall._model",
     "SetupError": "fetchall._model",
@@ -62,6 +67,9 @@ __all__ = [
     "NullObserver",
     "Observer",
     "Ok",
+    "Phase",
+    "ResolveError",
+    "Resolver",
     "Response",
     "Result",
     "Settings",

@@ -22,6 +22,7 @@
     internal             a bug in fetchall met while fetching this line (the exception is
                          kept in ``FetchError.exception``); the run goes on
 
+- ``Phase``: what a request in flight is doing (resolving, connecting, ...).
 - ``StopReason``: why a run was stopped before its input ended.
 - ``SetupError``: the settings cannot make a client or an output folder; nothing was fetched.
 - ``BodyWriteError``: a body could not be saved; the URL fails as ``write``.
@@ -96,6 +97,22 @@ class Response:
     content_length: int | None = None
     """The declared Content-Length in bytes (also for HEAD), or None when absent or not a
     number."""
+    remote_ip: str | None = None
+    """The address the response came from (IPv6 without brackets; a proxy's, through a
+    proxy), as curl's ``%{remote_ip}``; None when not known (a mock transport)."""
+    http_version: str | None = None
+    """The response's protocol version: ``HTTP/1.1``, ``HTTP/1.0``, ``HTTP/2``."""
+    time_dns: float | None = None
+    """Seconds spent resolving the host name for the connection this response came on;
+    None when no lookup was made (an IP literal, a reused connection, httpx's transport)."""
+    time_connect: float | None = None
+    """Seconds to establish TCP (every Happy Eyeballs attempt until one connected); None on
+    a reused connection."""
+    time_tls: float | None = None
+    """Seconds of the TLS handshake; None for plain http and on a reused connection."""
+    time_ttfb: float | None = None
+    """Seconds from starting to send the request to receiving the response head (time to
+    first byte)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +173,22 @@ class FetchResult:
     def skipped(self) -> bool:
         """Whether the line was answered without a request (its file already existed)."""
         return isinstance(self.outcome, Ok) and self.outcome.value is None
+
+
+class Phase(StrEnum):
+    """What a request in flight is doing; its phases follow one another in this order
+    (those that do not happen are skipped: a reused connection starts at ``waiting``)."""
+
+    RESOLVING = "resolving"
+    """Looking up the host name."""
+    CONNECTING = "connecting"
+    """Opening a TCP connection to one of its addresses."""
+    TLS = "tls"
+    """The TLS handshake."""
+    WAITING = "waiting"
+    """Sending the request, then waiting for the response head."""
+    RECEIVING = "receiving"
+    """The response head arrived; receiving the body."""
 
 
 class StopReason(StrEnum):

@@ -15,7 +15,7 @@ from fetchall._engine.observer import Observer
 from fetchall._engine.rates import TokenBucket
 from fetchall._engine.retry import is_transient, retry_delay
 from fetchall._http import HttpClient
-from fetchall._model import Err, FetchError, Line, Ok, Response, Result
+from fetchall._model import Err, FetchError, Line, Ok, Phase, Response, Result
 from fetchall._origin import Origin
 from fetchall._settings import Settings
 
@@ -41,6 +41,10 @@ class Flight:
         if self._origin is None:
             self._origin = Origin.of(self.url)
         return self._origin
+
+    def on_phase(self, phase: Phase) -> None:
+        """The request entered ``phase``."""
+        self.observer.on_phase(self.line, phase)
 
     def on_headers(self, status: int) -> None:
         """The final response's head arrived."""

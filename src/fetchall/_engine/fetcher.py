@@ -30,7 +30,7 @@ from fetchall._engine.attempts import Attempts, Flight
 from fetchall._engine.host_errors import HostErrors
 from fetchall._engine.hosts import Host, HostGate
 from fetchall._engine.observer import NullObserver, Observer
-from fetchall._http import HttpClient, Transport
+from fetchall._http import HttpClient, Resolver, Transport
 from fetchall._input import parse_line
 from fetchall._model import (
     Err,
@@ -81,9 +81,11 @@ class Fetcher:
         *,
         transport: Transport | None = None,
         observer: Observer | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self._settings = settings = settings or Settings()
         self._transport = transport
+        self._resolver = resolver
         self._observer = observer or NullObserver()
         self._client: HttpClient | None = None
         self._attempts: Attempts | None = None
@@ -101,7 +103,7 @@ class Fetcher:
 
     async def __aenter__(self) -> Self:
         self._loop = asyncio.get_running_loop()
-        self._client = HttpClient(self._settings, self._transport)
+        self._client = HttpClient(self._settings, self._transport, self._resolver)
         if self._settings.output_dir is not None:
             try:
                 self._saver = Saver(self._settings.output_dir)
@@ -265,13 +267,18 @@ async def fetch_all(
     *,
     transport: Transport | None = None,
     observer: Observer | None = None,
+    resolver: Resolver | None = None,
 ) -> AsyncIterator[FetchResult]:
     """Fetch every URL, yielding one result per non-blank, non-comment entry as it finishes.
 
     Entries are parsed like input lines (``https://`` added when no scheme is given);
-    their ``source`` is ``<api>:N``. Raises ``SetupError`` before any fetch when the
-    settings cannot make a client or an output folder."""
-    async with Fetcher(settings, transport=transport, observer=observer) as fetcher:
+    their ``source`` is ``<api>:N``. ``resolver`` resolves host names for fetchall's
+    transport (the system's resolver, cached, by default; httpx's own transport resolves
+    by itself). Raises ``SetupError`` before any fetch when the settings cannot make a
+    client or an output folder."""
+    async with Fetcher(
+        settings, transport=transport, observer=observer, resolver=resolver
+    ) as fetcher:
         async for result in fetcher.results(_api_lines(urls)):
             yield result
 

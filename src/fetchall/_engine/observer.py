@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from fetchall._model import FetchResult, Line
+from fetchall._model import FetchResult, Line, Phase
 
 
 class Observer(Protocol):
@@ -12,6 +12,10 @@ class Observer(Protocol):
 
     def on_start(self, line: Line, attempt: int) -> None:
         """Attempt number ``attempt`` (from 1) for ``line`` is about to be sent."""
+
+    def on_phase(self, line: Line, phase: Phase) -> None:
+        """A request for ``line`` entered ``phase`` (resolving, connecting, tls, waiting,
+        receiving; on fetchall's transport and httpx's, not on a mock transport)."""
 
     def on_headers(self, line: Line, status: int) -> None:
         """The response headers for ``line`` arrived."""
@@ -33,6 +37,9 @@ class NullObserver:
     """An observer that ignores every event (no display)."""
 
     def on_start(self, line: Line, attempt: int) -> None:
+        """Ignore."""
+
+    def on_phase(self, line: Line, phase: Phase) -> None:
         """Ignore."""
 
     def on_headers(self, line: Line, status: int) -> None:

@@ -15,14 +15,19 @@ from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
 from fetchall._http.errors import RedirectLimit, RefusedRedirect, classify, speaks_plain_http
 from fetchall._http.redirects import location, send
 from fetchall._http.retry_after import parse_retry_after
+from fetchall._http.timing import TRACE, Trace
 from fetchall._http.urls import make_url
-from fetchall._model import BodyWriteError, Err, ErrorKind, FetchError, Ok, Response, Result
+from fetchall._model import BodyWriteError, Err, ErrorKind, FetchError, Ok, Phase, Response, Result
 from fetchall._settings import Settings
 from fetchall._targets import masked
 
 
 class AttemptProgress(Protocol):
-    """Told what an attempt receives, as it arrives (for displays: only update counters)."""
+    """Told what an attempt does and receives, as it happens (for displays: only update
+    counters)."""
+
+    def on_phase(self, phase: Phase) -> None:
+        """The request entered ``phase`` (resolving, connecting, tls, waiting, receiving)."""
 
     def on_headers(self, status: int) -> None:
         """The final response's head arrived with this status."""
@@ -46,6 +51,8 @@ class _Partial:
     """What is known of a response so far, so a failure can still report it."""
 
     final_url: str
+    trace: Trace
+    """The phases of the request that gave the response."""
     status: int | None = None
     received: int = 0
     content_type: str | None = None
@@ -53,10 +60,12 @@ class _Partial:
     location: str | None = None
     redirects: int = 0
     content_length: int | None = None
+    http_version: str | None = None
 
     def response(self) -> Response | None:
         if self.status is None:
             return None
+        dns, connect, tls, ttfb = self.trace.timings()
         return Response(
             self.status,
             self.final_url,
@@ -66,6 +75,12 @@ class _Partial:
             location=self.location,
             redirects=self.redirects,
             content_length=self.content_length,
+            remote_ip=self.trace.remote_ip,
+            http_version=self.http_version,
+            time_dns=dns,
+            time_connect=connect,
+            time_tls=tls,
+            time_ttfb=ttfb,
         )
 
 
@@ -92,14 +107,13 @@ async def attempt(
     if any: stream and count its body into ``sink`` when the status is below 400 (and
     finish it when whole), and return what happened. ``loop`` is the running loop (asking
     for it costs a system call: see ``deadline``)."""
-    partial = _Partial(url)
+    partial = _Partial(url, Trace(progress))
     history: list[httpx.Response] = []
     body = _NO_BODY if settings.body is None else httpx.ByteStream(settings.body)
     try:
         async with _deadline(loop, settings), _speed_guard(loop, settings, partial):
-            response = await send(
-                client, _new_request(client, settings.method, url, body), settings, history
-            )
+            request = _new_request(client, settings.method, url, body, partial.trace)
+            response = await send(client, request, settings, history)
             try:
                 partial.redirects = len(response.history)
                 _take_head(response, partial)
@@ -143,6 +157,7 @@ def _take_head(response: httpx.Response, partial: _Partial) -> None:
     partial.content_type = response.headers.get("content-type")
     partial.content_length = _declared_length(response)
     partial.location = location(response)
+    partial.http_version = response.http_version
 
 
 async def _receive(
@@ -200,13 +215,14 @@ _EMPTY_BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 def _new_request(
-    client: httpx.AsyncClient, method: str, url: str, body: httpx.ByteStream
+    client: httpx.AsyncClient, method: str, url: str, body: httpx.ByteStream, trace: Trace
 ) -> httpx.Request:
     """A request with the client's headers and ``body``, made the way httpx makes a
     redirect's: given its stream, httpx skips body encoding and rebuilding the headers
     (99 -> 92 us per URL with a mock transport), and without ``build_request`` there is no
     merging. So the Host and Content-Length headers httpx would add are added here (the
-    client's headers hold the Content-Length of a body)."""
+    client's headers hold the Content-Length of a body). ``trace`` goes in its extensions
+    twice: for fetchall's transport, and as httpcore's ``trace`` callback."""
     target = make_url(url)
     headers = client.headers
     extra = [] if "Host" in headers else [(b"Host", target.netloc)]
@@ -217,7 +233,7 @@ def _new_request(
         target,
         headers=httpx.Headers([*extra, *headers.raw]),
         stream=body,
-        extensions={"timeout": client.timeout.as_dict()},
+        extensions={"timeout": client.timeout.as_dict(), TRACE: trace, "trace": trace},
     )
 
 

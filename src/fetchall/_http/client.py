@@ -14,6 +14,7 @@ import httpx
 from fetchall._http.attempt import AttemptProgress, BodySink, attempt
 from fetchall._http.codings import ACCEPT_ENCODING
 from fetchall._http.redirects import RedirectingClient
+from fetchall._http.resolver import Resolver
 from fetchall._http.transport import FastTransport
 from fetchall._http.typed_transport import TypedErrorsTransport
 from fetchall._model import FetchError, Response, Result, SetupError
@@ -36,13 +37,22 @@ Transport = httpx.AsyncBaseTransport
 class HttpClient:
     """The client of one run; use ``async with``, then ``attempt()`` as often as needed.
 
+    Host names are resolved by ``resolver`` on fetchall's transport (by default the
+    system's, with up to ``settings.concurrency`` lookups at once, cached); httpx's own
+    transports resolve them themselves.
+
     Raises ``SetupError`` when the settings cannot make a client: a proxy httpx cannot
     use, a missing extra (``http2``, ``socks``), an unreadable CA file."""
 
-    def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: Transport | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
         self._settings = settings
         try:
-            self._client = _make_client(settings, transport)
+            self._client = _make_client(settings, transport, resolver)
         except (ValueError, ImportError, OSError) as exc:  # bad proxy, missing extra, CA file
             raise SetupError(f"cannot set up the HTTP client: {exc}") from exc
 
@@ -76,7 +86,9 @@ class HttpClient:
         return await attempt(self._client, url, self._settings, progress, sink, loop, https_assumed)
 
 
-def _make_client(settings: Settings, transport: Transport | None) -> httpx.AsyncClient:
+def _make_client(
+    settings: Settings, transport: Transport | None, resolver: Resolver | None
+) -> httpx.AsyncClient:
     """httpx's client: a pool as wide as the concurrency; redirects are followed by
     ``attempt``, one hop at a time."""
     tls = _TlsContext(settings)
@@ -86,6 +98,7 @@ def _make_client(settings: Settings, transport: Transport | None) -> httpx.Async
             max_idle=settings.concurrency,
             max_connections=settings.concurrency,
             connect_timeout=settings.connect_timeout,
+            resolver=resolver,
         )
     elif transport is not None:
         transport = TypedErrorsTransport(transport)

@@ -2,11 +2,13 @@
 exception an attempt can meet becomes one ``ErrorKind`` and a message for people.
 
 Kinds are decided by exception type only. Transports raise httpx's exceptions, chained to
-their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), and two typed
-subclasses of ``httpx.RemoteProtocolError`` that httpx lacks: ``NoResponse`` and
-``IncompleteBody``. (httpx's own transport says these only in its messages; see
-``typed_transport``.) Following redirects (``redirects``) raises ``RefusedRedirect`` and
-``RedirectLimit``; decoding a body (``codings``) raises ``httpx.DecodingError``.
+their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``; from fetchall's transport
+also ``ResolveError`` and ``connect.ConnectError``, whose messages already name the host,
+its addresses and their fates), and two typed subclasses of ``httpx.RemoteProtocolError``
+that httpx lacks: ``NoResponse`` and ``IncompleteBody``. (httpx's own transport says these
+only in its messages; see ``typed_transport``.) Following redirects (``redirects``) raises
+``RefusedRedirect`` and ``RedirectLimit``; decoding a body (``codings``) raises
+``httpx.DecodingError``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import TypeVar
 
 import httpx
 
+from fetchall._http.connect import ConnectError
+from fetchall._http.resolver import ResolveError
 from fetchall._model import ErrorKind
 from fetchall._origin import Origin
 from fetchall._settings import Settings
@@ -70,6 +74,12 @@ def classify(
         return ErrorKind.INVALID_URL, f"invalid URL: {detail}"
     if isinstance(exc, httpx.TooManyRedirects):
         return ErrorKind.TOO_MANY_REDIRECTS, f"more than {settings.max_redirects} redirects"
+    unreached = _first_cause(exc, ConnectError)
+    if unreached is not None:
+        return (ErrorKind.TIMEOUT if unreached.timed_out else ErrorKind.CONNECT), str(unreached)
+    unresolved = _first_cause(exc, ResolveError)
+    if unresolved is not None:
+        return ErrorKind.DNS, str(unresolved)
     if isinstance(exc, httpx.ConnectTimeout):
         return ErrorKind.TIMEOUT, f"could not connect to {where} within {settings.connect_timeout}s"
     if isinstance(exc, httpx.ReadTimeout):

@@ -9,9 +9,12 @@ on top, so redirects, content decoding, headers and the exceptions it raises are
 own; proxies (mounted by httpx from ``--proxy`` or the environment) and HTTP/2 use httpx's
 transports.
 
+New connections are opened by ``connect`` (the name through the run's ``Resolver``, Happy
+Eyeballs, TLS), each phase marked on the request's ``Trace`` (``timing``).
+
 Errors are raised as the httpx exceptions that httpcore would raise, each chained to its
-cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), or as the typed ``NoResponse``
-and ``IncompleteBody``, for ``errors.classify``.
+cause (``ResolveError``, ``connect.ConnectError``, ``OSError``, ``ssl.SSLError``), or as the
+typed ``NoResponse`` and ``IncompleteBody``, for ``errors.classify``.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ import asyncio
 import ssl
 from collections import OrderedDict
 from collections.abc import Callable
+from weakref import WeakKeyDictionary
 
 import httpx
 
+from fetchall._http.connect import ConnectError, open_connection
 from fetchall._http.connection import Connection, OpenSockets, PeerClosed
-from fetchall._http.deadline import Deadline
 from fetchall._http.errors import NoResponse
 from fetchall._http.framing import Head, ResponseBody, encode_head, exchange, read_request_body
+from fetchall._http.resolver import CachingResolver, ResolveError, Resolver, system_resolver
+from fetchall._http.timing import TRACE, UNTRACED, Trace
+from fetchall._model import Phase
 from fetchall._origin import Origin
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
@@ -43,7 +50,12 @@ class FastTransport(httpx.AsyncBaseTransport):
         max_idle: int,
         max_connections: int,
         connect_timeout: float,
+        resolver: Resolver | None = None,
     ) -> None:
+        """``max_idle`` connections are kept for reuse; ``connect_timeout`` seconds bound
+        resolving, connecting and TLS together; names are resolved by ``resolver``, or by
+        the system's resolver with up to ``max_idle`` lookups at once (closed with the
+        transport)."""
         self._make_ssl_context = ssl_context
         self._ssl_context: ssl.SSLContext | None = None
         self._max_idle = max_idle
@@ -51,17 +63,28 @@ class FastTransport(httpx.AsyncBaseTransport):
         self._sockets = OpenSockets()
         self._connecting = 0
         self._connect_timeout = connect_timeout
+        self._own_resolver: CachingResolver | None = None
+        if resolver is None:
+            resolver = self._own_resolver = system_resolver(max_idle)
+        self._resolver = resolver
         self._idle: OrderedDict[Connection, Origin] = OrderedDict()  # oldest first
         self._idle_by_origin: dict[Origin, list[Connection]] = {}
+        self._remote_ips: WeakKeyDictionary[Connection, str] = WeakKeyDictionary()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         origin = Origin.from_parts(url.scheme, url.host, url.port)
         head = encode_head(request, await read_request_body(request))
+        trace: Trace = request.extensions.get(TRACE, UNTRACED)
+        trace.start()
         connection = self._take_idle(origin)
         if connection is not None:
+            trace.remote_ip = self._remote_ips.get(connection)
             try:
-                return self._respond(connection, origin, request, await exchange(connection, head))
+                trace.begin(Phase.WAITING)
+                exchanged = await exchange(connection, head)
+                trace.begin(Phase.RECEIVING)
+                return self._respond(connection, origin, request, exchanged)
             except (PeerClosed, httpx.ReadError):
                 connection.close()  # the server had closed this idle connection
                 if request.method not in _IDEMPOTENT:
@@ -69,9 +92,11 @@ class FastTransport(httpx.AsyncBaseTransport):
             except BaseException:
                 connection.close()
                 raise
-        connection = await self._connect(origin)
+        connection = await self._connect(origin, url.raw_host.decode("ascii"), trace)
         try:
+            trace.begin(Phase.WAITING)
             exchanged = await exchange(connection, head)
+            trace.begin(Phase.RECEIVING)
         except PeerClosed:
             connection.close()
             raise NoResponse(_NO_RESPONSE) from None
@@ -101,6 +126,8 @@ class FastTransport(httpx.AsyncBaseTransport):
             connection.close()
         self._idle.clear()
         self._idle_by_origin.clear()
+        if self._own_resolver is not None:
+            await self._own_resolver.aclose()
 
     def release(self, connection: Connection, origin: Origin) -> None:
         """Keep a connection whose response is complete, for the next request to its origin;
@@ -152,25 +179,29 @@ class FastTransport(httpx.AsyncBaseTransport):
             oldest.close()
             await oldest.wait_lost()
 
-    async def _connect(self, origin: Origin) -> Connection:
-        scheme, host, port = origin
-        tls = self._tls() if scheme == "https" else None
+    async def _connect(self, origin: Origin, name: str, trace: Trace) -> Connection:
+        """A new connection to ``origin``, whose host is ``name`` as sent (an A-label)."""
         loop = asyncio.get_running_loop()
         await self._make_room()
         self._connecting += 1
         try:
-            async with Deadline(loop, self._connect_timeout):
-                _, connection = await loop.create_connection(
-                    lambda: Connection(loop, self._sockets),
-                    host,
-                    port,
-                    ssl=tls,
-                    server_hostname=host if tls else None,
-                )
-        except TimeoutError as exc:
-            raise httpx.ConnectTimeout(f"could not connect to {host}:{port}") from exc
-        except OSError as exc:  # refused, unreachable, DNS (gaierror), TLS (SSLError)
+            connection, remote_ip = await open_connection(
+                name,
+                origin.port,
+                resolver=self._resolver,
+                protocol_factory=lambda: Connection(loop, self._sockets),
+                ssl_context=self._tls() if origin.scheme == "https" else None,
+                timeout=self._connect_timeout,
+                trace=trace,
+                where=origin.authority,
+            )
+        except ConnectError as exc:
+            if exc.timed_out:
+                raise httpx.ConnectTimeout(str(exc)) from exc
+            raise httpx.ConnectError(str(exc)) from exc
+        except (ResolveError, OSError) as exc:  # no address; TLS (SSLError), reset
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
         finally:
             self._connecting -= 1
+        self._remote_ips[connection] = remote_ip
         return connection

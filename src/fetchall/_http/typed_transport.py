@@ -1,5 +1,5 @@
-"""Typed errors from httpx's own transports (httpcore and h11), and from any transport an
-API caller passes in.
+"""Typed errors and the address connected to from httpx's own transports (httpcore and
+h11), and from any transport an API caller passes in.
 
 h11 raises one exception type, ``RemoteProtocolError``, both for a body cut short by the
 peer and for a malformed one, and httpcore one type both for "closed without answering"
@@ -7,6 +7,10 @@ and for a bad status line; only their messages differ. This wrapper is the one p
 that reads those messages, and it turns them into the typed ``NoResponse`` and
 ``IncompleteBody`` that ``errors.classify`` decides by. fetchall's own transport raises
 the typed exceptions itself and is not wrapped.
+
+It also starts each request's ``Trace`` (httpcore marks the phases through its ``trace``
+extension) and takes the address connected to from the response's ``network_stream``
+(httpcore's ``server_addr``: a proxy's, through a proxy).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import NoReturn
 import httpx
 
 from fetchall._http.errors import IncompleteBody, NoResponse
+from fetchall._http.timing import TRACE, UNTRACED, Trace
 
 _NO_RESPONSE = "Server disconnected without sending a response"
 """httpcore's wording (``_async/http11.py``) for a connection closed before any byte."""
@@ -26,17 +31,24 @@ _INCOMPLETE_BODY = "peer closed connection without sending complete message body
 
 class TypedErrorsTransport(httpx.AsyncBaseTransport):
     """Wraps a transport; raises ``NoResponse`` and ``IncompleteBody`` where it raised
-    ``httpx.RemoteProtocolError`` with httpcore's or h11's words for them."""
+    ``httpx.RemoteProtocolError`` with httpcore's or h11's words for them; starts each
+    request's trace and gives it the address the response came from."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        trace: Trace = request.extensions.get(TRACE, UNTRACED)
+        trace.start()
         try:
             response = await self._inner.handle_async_request(request)
         except httpx.RemoteProtocolError as exc:
             _raise_typed(exc)
         response.stream = _TypedStream(response.stream)
+        stream = response.extensions.get("network_stream")
+        if stream is not None:
+            server = stream.get_extra_info("server_addr")
+            trace.remote_ip = server[0] if isinstance(server, tuple) else None
         return response
 
     async def aclose(self) -> None:

@@ -14,6 +14,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from fetchall._model import Phase
 from fetchall._targets import masked
 from fetchall.cli.progress import FailureLine, ProgressState, RowView, Snapshot
 from fetchall.cli.units import human_bytes, human_duration, shorten
@@ -23,6 +24,14 @@ REFRESH_SECONDS = 0.1
 MAX_FAILURE_LINES_PER_REFRESH = 20
 _WIDE = 60
 """From this width on, rows show the transfer rate and elapsed time too."""
+_PHASE_WORDS: dict[Phase | None, str] = {
+    Phase.RESOLVING: "resolving",
+    Phase.CONNECTING: "connecting",
+    Phase.TLS: "TLS",
+    Phase.WAITING: "waiting",
+    Phase.RECEIVING: "receiving",
+}
+"""What a row shows before its response head arrived (at most 10 characters)."""
 
 
 def render_live(snapshot: Snapshot, width: int, height: int) -> RenderableType:
@@ -41,14 +50,17 @@ def render_live(snapshot: Snapshot, width: int, height: int) -> RenderableType:
 
 
 def _row(row: RowView, width: int) -> Text:
-    """Status, then the transfer figures (or the wait before a retry), then the URL. A row
-    waiting to retry keeps the status of the attempt that failed."""
+    """Status, then the transfer figures (before the response head: what the request is
+    doing; or the wait before a retry), then the URL. A row waiting to retry keeps the
+    status of the attempt that failed."""
     status = "···" if row.status is None else str(row.status)
     style = "dim" if row.status is None else "green" if row.status < 400 else "red"
-    fields = f"{human_bytes(row.bytes):>10}"
+    doing = None if row.status is not None else _PHASE_WORDS.get(row.phase)
+    fields = f"{human_bytes(row.bytes) if doing is None else doing:>10}"
     if width >= _WIDE:
         rate = human_bytes(row.bytes / row.elapsed) + "/s" if row.elapsed > 0 else "-"
-        fields += f" {rate:>12} {row.elapsed:>6.1f}s"
+        shown = f"{rate:>12}" if doing is None else " " * 12
+        fields += f" {shown} {row.elapsed:>6.1f}s"
     attempt = f"#{row.attempt} " if row.attempt > 1 else ""
     if row.retry_in is not None:
         fields = f"retry in {row.retry_in:.1f}s (#{row.attempt})".rjust(len(fields))

@@ -5,7 +5,6 @@ on Linux and macOS), asyncio's own otherwise. Measured on small requests, uvloop
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 
 
@@ -16,16 +15,3 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     except ImportError:
         return asyncio.new_event_loop
     return uvloop.new_event_loop
-
-
-def lookup_threads() -> int:
-    """How many name lookups the run's loop makes at once: uvloop's go to libuv's thread
-    pool (``UV_THREADPOOL_SIZE``, 4 by default), asyncio's to its default executor."""
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return min(32, (os.cpu_count() or 1) + 4)
-    try:
-        return max(1, int(os.environ.get("UV_THREADPOOL_SIZE", "4")))
-    except ValueError:
-        return 4

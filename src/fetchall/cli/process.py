@@ -13,9 +13,10 @@ from fetchall.cli.environment import Environment
 LOOP_FILES = 10
 """Descriptors uvloop's event loop keeps open (measured: epoll, io_uring, an eventfd, two
 pipes, a socket pair and a spare /dev/null; asyncio's loop keeps 3)."""
-FILES_PER_LOOKUP = 2
-"""Descriptors one name lookup holds at once: a UDP socket, and /etc/hosts or
-/etc/resolv.conf while it is read."""
+FILES_PER_REQUEST = 2
+"""Descriptors one request holds at once, at most: while its host name is looked up (on one
+of up to -c lookup threads), a UDP socket and /etc/hosts or /etc/resolv.conf while it is
+read; then its connection, and with -o the file its body is saved to."""
 LATER_FILES = 6
 """Descriptors opened for a while during a run: the CA file while TLS loads it, a file
 counted for the display, modules imported late (2), and connections closing (2)."""
@@ -30,18 +31,16 @@ class FittedConcurrency:
     """The soft limit on open files after raising it; None for no limit."""
 
 
-def fit_open_files(
-    concurrency: int, *, files_per_request: int, lookup_threads: int
-) -> FittedConcurrency:
+def fit_open_files(concurrency: int) -> FittedConcurrency:
     """Raise the soft limit on open files (up to the hard limit) so that ``concurrency``
-    requests fit, each holding ``files_per_request`` descriptors (its connection, and its
-    body's file when saving), besides the descriptors open now, the event loop's, those of
-    ``lookup_threads`` name lookups at once, and ``LATER_FILES``. When the hard limit is
-    too low, the concurrency that fits (at least 1)."""
+    requests fit, each holding ``FILES_PER_REQUEST`` descriptors, besides the descriptors
+    open now, the event loop's, and ``LATER_FILES``. When the hard limit is too low, the
+    concurrency that fits (at least 1)."""
+    files_per_request = FILES_PER_REQUEST
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return FittedConcurrency(concurrency, None)
-    besides = _open_now(soft) + LOOP_FILES + FILES_PER_LOOKUP * lookup_threads + LATER_FILES
+    besides = _open_now(soft) + LOOP_FILES + LATER_FILES
     wanted = besides + concurrency * files_per_request
     if soft < wanted:
         raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fetchall._model import Err, FetchResult, Line
+from fetchall._model import Err, FetchResult, Line, Phase
 from fetchall._targets import masked
 from fetchall.cli.stats import RunStats
 
@@ -29,6 +29,8 @@ class _Row:
     bytes: int = 0
     retry_at: float | None = None
     """When the next attempt starts, while waiting for it (the clock's seconds)."""
+    phase: Phase | None = None
+    """What the attempt is doing, once its transport has said."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ class RowView:
     attempt: int
     retry_in: float | None = None
     """Seconds until attempt ``attempt`` starts, while waiting for it."""
+    phase: Phase | None = None
+    """What the attempt is doing (None before its transport has said)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,13 @@ class ProgressState:
             self._rows[line] = _Row(line.text, self._clock(), attempt)
         else:
             row.attempt, row.status, row.bytes, row.retry_at = attempt, None, 0, None
+            row.phase = None
+
+    def on_phase(self, line: Line, phase: Phase) -> None:
+        """The request entered ``phase`` (resolving, connecting, ...)."""
+        row = self._rows.get(line)
+        if row is not None:
+            row.phase = phase
 
     def on_retry_wait(self, line: Line, attempt: int, seconds: float) -> None:
         """Attempt ``attempt`` starts in ``seconds``: the row shows the wait."""
@@ -153,6 +164,7 @@ class ProgressState:
                 now - row.started,
                 row.attempt,
                 None if row.retry_at is None else max(0.0, row.retry_at - now),
+                row.phase,
             )
             for row in oldest
         )

@@ -23,6 +23,12 @@ FIELDS = (
     "location",
     "redirects",
     "content_length",
+    "remote_ip",
+    "http_version",
+    "time_dns",
+    "time_connect",
+    "time_tls",
+    "time_ttfb",
 )
 
 Record = dict[str, str | int | float | bool | None]
@@ -57,4 +63,15 @@ def record_of(result: FetchResult) -> Record:
         "location": response.location if response else None,
         "redirects": response.redirects if response else 0,
         "content_length": response.content_length if response else None,
+        "remote_ip": response.remote_ip if response else None,
+        "http_version": response.http_version if response else None,
+        "time_dns": _seconds(response.time_dns) if response else None,
+        "time_connect": _seconds(response.time_connect) if response else None,
+        "time_tls": _seconds(response.time_tls) if response else None,
+        "time_ttfb": _seconds(response.time_ttfb) if response else None,
     }
+
+
+def _seconds(value: float | None) -> float | None:
+    """Seconds to the microsecond, as ``elapsed``; None for a phase that did not happen."""
+    return value if value is None else round(value, 6)

@@ -32,7 +32,7 @@ from fetchall.cli.accounting import account_for
 from fetchall.cli.console import stderr_console
 from fetchall.cli.descriptors import has_a_reader, raw_writer
 from fetchall.cli.environment import Environment, say
-from fetchall.cli.event_loop import lookup_threads, loop_factory
+from fetchall.cli.event_loop import loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
 from fetchall.cli.process import fit_open_files, fresh_line, settle_stderr, silence_stdout
 from fetchall.cli.progress import ProgressState
@@ -90,11 +90,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
 def _fit_open_files(settings: Settings, env: Environment, *, quiet: bool) -> Settings:
     """The settings with a concurrency the open-files limit can hold (said once when
     lowered, unless ``quiet``)."""
-    fitted = fit_open_files(
-        settings.concurrency,
-        files_per_request=1 if settings.output_dir is None else 2,
-        lookup_threads=lookup_threads(),
-    )
+    fitted = fit_open_files(settings.concurrency)
     if fitted.concurrency == settings.concurrency:
         return settings
     if not quiet:

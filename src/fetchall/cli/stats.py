@@ -15,6 +15,8 @@ from fetchall._settings import DEFAULT_MAX_HOST_ERRORS
 
 KEEP = 5
 """How many slowest URLs and first failures the summary lists."""
+PHASES = ("dns", "connect", "tls", "ttfb")
+"""The phases whose times the summary shows (a response's ``time_<phase>``)."""
 
 
 class LatencyHistogram:
@@ -94,6 +96,10 @@ class RunStats:
     status_classes: Counter[str] = field(default_factory=Counter)
     bytes: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    phases: dict[str, LatencyHistogram] = field(
+        default_factory=lambda: {phase: LatencyHistogram() for phase in PHASES}
+    )
+    """The time of each phase (``PHASES``), over the responses where it happened."""
     slowest: list[tuple[float, str]] = field(default_factory=list)
     """A min-heap of the ``KEEP`` longest (elapsed, url)."""
     first_failures: list[Failure] = field(default_factory=list)
@@ -133,6 +139,7 @@ class RunStats:
         if response is not None:
             self.bytes += response.bytes
             self.status_classes[f"{response.status // 100}xx"] += 1
+            self._add_phases(response)
         if result.attempts:
             self.latency.add(result.elapsed)
             entry = (result.elapsed, result.line.text)
@@ -140,6 +147,17 @@ class RunStats:
                 heapq.heappush(self.slowest, entry)
             else:
                 heapq.heappushpop(self.slowest, entry)
+
+    def _add_phases(self, response: Response) -> None:
+        phases = self.phases
+        if response.time_dns is not None:
+            phases["dns"].add(response.time_dns)
+        if response.time_connect is not None:
+            phases["connect"].add(response.time_connect)
+        if response.time_tls is not None:
+            phases["tls"].add(response.time_tls)
+        if response.time_ttfb is not None:
+            phases["ttfb"].add(response.time_ttfb)
 
 
 @dataclass(frozen=True, slots=True)

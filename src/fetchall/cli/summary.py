@@ -16,6 +16,7 @@ from fetchall.cli.units import human_bytes, human_latency, shorten
 
 BAR_WIDTH = 20
 _PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+_PHASE_PERCENTILES = _PERCENTILES[:2]
 
 
 def render_summary(
@@ -131,7 +132,8 @@ def _status_style(label: str) -> str:
 
 
 def _totals(stats: RunStats, wall_seconds: float) -> Table:
-    """Bytes, time, rates and latency percentiles."""
+    """Bytes, time, rates, latency percentiles, and those of each phase (with how many
+    responses had it: a reused connection has no dns, connect or tls)."""
     wall = max(wall_seconds, 1e-9)
     table = Table(box=None, padding=(0, 1), show_header=False)
     table.add_column(style="bold", no_wrap=True)
@@ -149,6 +151,13 @@ def _totals(stats: RunStats, wall_seconds: float) -> Table:
         ]
         values.append(f"max {human_latency(latency.max)}")
         table.add_row("latency", " · ".join(values))
+    for phase, times in stats.phases.items():
+        if times.count:
+            values = [
+                f"{name} {human_latency(times.percentile(fraction) or 0.0)}"
+                for name, fraction in _PHASE_PERCENTILES
+            ]
+            table.add_row(phase, f"{' · '.join(values)} ({times.count:,})")
     return table
 
 

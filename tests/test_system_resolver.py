@@ -1,0 +1,101 @@
+"""The installed command resolving names through the system's resolver for real: in a
+namespace whose /etc/resolv.conf names the test DNS server on its own 127.0.0.1:53 and whose
+/etc/hosts is a test file (``tests/namespace.py``); the machine's resolv.conf untouched."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FETCHALL
+from tests.namespace import run_isolated, why_not_isolated
+
+ROOT = Path(__file__).resolve().parent.parent
+WHY_NOT = why_not_isolated()
+LIVE = 64
+"""Distinct live names, as many as the concurrency."""
+DELAY = 0.3
+"""Seconds the DNS server takes to answer: long enough that lookups overlap."""
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One run of ``fetchall --json -c 64 --connect-timeout 2 -r 0`` in the namespace (a
+    search list, ndots:2, and 5 s x 2 tries per query); its records by URL kind, the
+    queries the DNS server saw, and how the run went."""
+    if WHY_NOT is not None:
+        pytest.skip(WHY_NOT)
+    folder = tmp_path_factory.mktemp("namespace")
+    resolv_conf = folder / "resolv.conf"
+    resolv_conf.write_text(
+        "nameserver 127.0.0.1\nsearch bench.test\noptions ndots:2 timeout:5 attempts:2\n"
+    )
+    hosts = folder / "hosts"
+    hosts.write_text("127.0.0.1 mirror.test\n")
+    urls = [f"http://live{i}.bench.test:{{port}}/bytes/1" for i in range(LIVE)]
+    urls += ["http://short:{port}/bytes/2", "http://mirror.test:{port}/bytes/3"]
+    urls += ["http://localhost:{port}/bytes/4", "http://dead-x.bench.test:{port}/"]
+    urls += ["http://nx-gone.bench.test:{port}/"] * 1000
+    spec = {
+        "urls": urls,
+        "args": ["--json", "-q", "-c", str(LIVE), "--connect-timeout", "2", "-r", "0", "-"],
+        "delay": DELAY,
+        "records": {},
+    }
+    command = [sys.executable, "-m", "tests.dns_scenario", FETCHALL, json.dumps(spec)]
+    run = run_isolated(command, resolv_conf=resolv_conf, hosts=hosts, timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    outcome = json.loads(run.stdout)
+    outcome["by_host"] = {}
+    for record in outcome["records"]:
+        outcome["by_host"].setdefault(record["url"].split("/")[2].split(":")[0], []).append(record)
+    return outcome
+
+
+def test_names_resolve_through_the_system_resolver(scenario: dict) -> None:
+    """Names from the DNS server (a real lookup: time_dns covers its delay), from the
+    search list (``short`` is ``short.bench.test``), and from /etc/hosts (no query) all
+    fetch; localhost never reaches DNS."""
+    by_host, queries = scenario["by_host"], scenario["queries"]
+    for host in ("live0.bench.test", "short", "mirror.test", "localhost"):
+        (record,) = by_host[host]
+        assert (record["ok"], record["remote_ip"]) == (True, "127.0.0.1"), record
+    assert by_host["live0.bench.test"][0]["time_dns"] >= DELAY
+    assert queries["short.bench.test A"] == 1
+    assert not [name for name in queries if name.startswith(("mirror.test", "localhost"))]
+
+
+def test_lookups_in_flight_reach_the_concurrency(scenario: dict) -> None:
+    """64 distinct names at -c 64: the DNS server has the A and AAAA queries of all 64
+    waiting at once (the event loop's getaddrinfo had 2 lookups in flight under uvloop)."""
+    assert scenario["max_pending"] == 2 * LIVE
+    live = [records for host, records in scenario["by_host"].items() if host.startswith("live")]
+    assert [record["ok"] for (record,) in live] == [True] * LIVE
+
+
+def test_a_thousand_urls_on_a_missing_name_make_one_lookup(scenario: dict) -> None:
+    """1,000 URLs on a name that does not exist: one A query for it, 1,000 dns records
+    (after the 10th, --max-host-errors says they were not tried, and why)."""
+    records = scenario["by_host"]["nx-gone.bench.test"]
+    assert scenario["queries"]["nx-gone.bench.test A"] == 1
+    assert Counter(r["error_kind"] for r in records) == {"dns": 1000}
+    reason = "could not resolve host nx-gone.bench.test: no such name"
+    assert all(reason in r["error"] for r in records)
+
+
+def test_a_dead_name_fails_at_the_connect_timeout_and_does_not_delay_exit(
+    scenario: dict,
+) -> None:
+    """A name the DNS server never answers fails as timeout at --connect-timeout (2 s),
+    while glibc keeps trying for 20 s (5 s x 2 tries, then the search list): the command
+    still ends in a few seconds (its lookup threads are daemons)."""
+    (record,) = scenario["by_host"]["dead-x.bench.test"]
+    assert (record["error_kind"], record["error"]) == (
+        "timeout",
+        "could not resolve host dead-x.bench.test within 2.0s",
+    )
+    assert scenario["wall"] < 10
