@@ -2,10 +2,16 @@
 exception an attempt can meet becomes one ``ErrorKind`` and a message for people.
 
 Kinds are decided by exception type only. Transports raise httpx's exceptions, chained to
-their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), and two typed
-subclasses of ``httpx.RemoteProtocolError`` that httpx lacks: ``NoResponse`` and
-``IncompleteBody``. (httpx's own transport says these only in its messages; see
-``typed_transport``.)
+their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), and typed subclasses of
+``httpx.RemoteProtocolError`` that httpx lacks (httpx's own transport says the first two
+only in its messages; see ``typed_transport``)::
+
+    httpx.RemoteProtocolError
+    ├── NoResponse          closed before any byte of a response: ``protocol`` (a reused
+    │                       connection's request is retried once, if safe)
+    ├── IncompleteBody      closed inside a body its framing says is not over: ``read``
+    └── MalformedResponse   bytes that are not an acceptable HTTP/1.x response (fetchall's
+                            transport only): ``protocol``
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ class NoResponse(httpx.RemoteProtocolError):
 
 class IncompleteBody(httpx.RemoteProtocolError):
     """The connection ended before the whole body (by its framing) arrived."""
+
+
+class MalformedResponse(httpx.RemoteProtocolError):
+    """The bytes received break HTTP/1.1 in a way fetchall will not guess around (the
+    message says how); the connection they came on is closed at once."""
 
 
 def classify(

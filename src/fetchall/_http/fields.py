@@ -1,0 +1,59 @@
+"""The framing fields of a response head, checked where llhttp leaves them unchecked:
+Content-Length (RFC 9110 §8.6) and Transfer-Encoding (RFC 9112 §6.1, §7)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fetchall._http.errors import MalformedResponse
+
+MAX_LENGTH_DIGITS: Final = 19
+"""The most digits a Content-Length may have (issue 12): every such number fits 63 bits
+but 10^19 - 1, and ``int()`` never meets a long one (Python refuses over 4,300 digits)."""
+
+UNDOABLE_CODINGS: Final = frozenset({b"gzip", b"x-gzip", b"deflate"})
+"""Transfer codings undone before the body is handed on (``transfer_coding``)."""
+
+
+def content_length(values: list[bytes]) -> int:
+    """The length one or more Content-Length values state: digits only, at most
+    ``MAX_LENGTH_DIGITS`` of them, repeated (as fields or list elements) only if equal.
+
+    Raises ``MalformedResponse`` naming the value, or the two values that conflict."""
+    if len(values) == 1:  # the usual case, checked without splitting
+        value = values[0]
+        if value.isdigit() and len(value) <= MAX_LENGTH_DIGITS:
+            return int(value)
+    found: int | None = None
+    for value in values:
+        for element in value.split(b","):
+            element = element.strip(b" \t")
+            if not (element.isdigit() and len(element) <= MAX_LENGTH_DIGITS):
+                shown = value.strip(b" \t")[:40]
+                raise MalformedResponse(f"Content-Length {shown!r}")
+            number = int(element)
+            if found is not None and number != found:
+                raise MalformedResponse(f"conflicting Content-Length values {found} and {number}")
+            found = number
+    assert found is not None  # values is not empty, and split() gives at least one element
+    return found
+
+
+def transfer_codings(values: list[bytes]) -> list[bytes]:
+    """The codings applied before ``chunked`` (lower case, first applied first), from the
+    values of the Transfer-Encoding fields. ``chunked`` must come last, and once: anything
+    else would hand on still-encoded bytes, or need the close to end the body.
+
+    Raises ``MalformedResponse`` naming the codings, or the coding that cannot be undone."""
+    codings = [c.strip(b" \t").lower() for value in values for c in value.split(b",")]
+    codings = [c for c in codings if c]  # empty list elements are allowed: RFC 9110 §5.6.1
+    if not codings or codings[-1] != b"chunked":
+        shown = b", ".join(codings)[:60].decode("latin-1")
+        raise MalformedResponse(f"Transfer-Encoding {shown!r} does not end in chunked")
+    for coding in codings[:-1]:
+        if coding == b"chunked":
+            raise MalformedResponse("Transfer-Encoding applies chunked more than once")
+        if coding not in UNDOABLE_CODINGS:
+            shown = coding[:40].decode("latin-1")
+            raise MalformedResponse(f"unsupported transfer coding {shown!r}")
+    return codings[:-1]

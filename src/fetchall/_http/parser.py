@@ -1,0 +1,396 @@
+"""An HTTP/1.1 response parser: llhttp (through httptools 0.9.0) parses; this module sets
+its leniencies, adds the checks llhttp lacks, skips interim responses, and knows when a
+response ends and whether its connection may carry another.
+
+A connection feeds it what it receives::
+
+    parser = ResponseParser("GET")
+    chunks = parser.feed(data)      # body bytes found in data; parser.head once it is in
+    chunks = parser.feed_eof()      # the peer closed: ends a close-delimited body, or raises
+    parser.complete, parser.reusable
+
+Whatever the bytes, only these escape (``errors``): ``MalformedResponse`` (at the first
+byte that shows it), ``IncompleteBody`` (closed inside a body), ``NoResponse`` (closed
+before a response began); a bug in this module shows as itself. After one, every call
+raises it again.
+
+Leniencies (RFC 9112 §2.2, §5.2, §7.1.1): bare LF line endings, obs-fold (unfolded to one
+space), whitespace after a chunk size; heads llhttp refuses go through ``repair``. Checks
+of ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, the framing fields
+(``fields``), no 101 unasked, a chunk size within 63 bits, heads up to ``MAX_HEAD_BYTES``.
+What llhttp does with each case was measured: /work/proto12/FINDINGS.md.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+import httptools
+import httpx
+
+from fetchall._http.chunks import ChunkSizeGuard
+from fetchall._http.errors import IncompleteBody, MalformedResponse, NoResponse
+from fetchall._http.fields import content_length, transfer_codings
+from fetchall._http.repair import (
+    LLHTTP_ERRORS,
+    HeadRepair,
+    bytes_after_heads,
+    head_too_large,
+    llhttp,
+    skip_line_breaks,
+)
+from fetchall._http.transfer_coding import TransferDecoder
+
+MAX_HEAD_BYTES: Final = 100 * 1024
+"""The most bytes the status line and fields may take, interim (1xx) heads included:
+httpx (httpcore's h11 setting) and curl allow 100 KiB."""
+
+_VERSIONS: Final = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}  # llhttp also takes 0.9 and 2.0
+_FRAMING_NAME_SIZES: Final = frozenset({14, 17, 10})
+"""The lengths of Content-Length, Transfer-Encoding and Connection (cheaper than lowering
+every name)."""
+_NO_CONTENT: Final = frozenset({101, 204, 304})
+
+
+class _Stop(Exception):
+    """Raised in a callback to make llhttp stop: the response has ended at its head."""
+
+
+class Head(NamedTuple):
+    """The final response's status line and fields, in order (values without surrounding
+    whitespace, obs-folds unfolded, equal Content-Length repeats merged)."""
+
+    http_version: bytes
+    """``b"HTTP/1.0"`` or ``b"HTTP/1.1"``."""
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
+# states (plain ints: an Enum member costs ~80 ns a compare on Python 3.11, an int ~15 ns)
+_HEAD: Final = 0  # reading the head(s) with the strict llhttp
+_REPAIR: Final = 1  # the strict llhttp refused a head: see repair
+_BODY: Final = 2
+_DONE: Final = 3
+
+# body framings (RFC 9112 §6.3)
+_NONE: Final = 0
+_LENGTH: Final = 1
+_CHUNKED: Final = 2
+_CLOSE: Final = 3
+
+_DETACHED: Final = llhttp(None, lenient_headers=False)
+"""Where a parser's llhttp reference points once its response has ended: llhttp holds the
+parser's bound callbacks, a cycle left to the garbage collector costs ~1.4 us a response."""
+
+
+class ResponseParser:
+    """Parses the response to one request (one parser per request). ``method`` tells
+    whether a body can follow (not for HEAD, RFC 9110 §9.3.2); ``upgrade`` whether the
+    request asked for a protocol switch, which alone makes a 101 acceptable.
+
+    The ``on_*`` methods are llhttp's callbacks, not for callers."""
+
+    # What a response starts with, as class attributes: an instance sets only what changes.
+    head: Head | None = None
+    """The final response's head, once it has arrived."""
+    complete = False
+    """The response has ended (its body, if any, handed on in full)."""
+    _state = _HEAD
+    _error: httpx.RemoteProtocolError | None = None
+    _raw_size = 0  # bytes received while in the head(s)
+    _repair: HeadRepair | None = None
+    _messages = 0  # messages llhttp began: interim ones, then the final one
+    _interim = False  # the message being parsed is a 1xx
+    _stopped = False  # llhttp was stopped right after the final head
+    _reason = b""
+    _framing = _CLOSE
+    _keep_alive = False
+    _extra = False  # bytes arrived after the response ended
+    _received = 0  # body bytes as framed (before undoing transfer codings)
+    _length = 0  # the Content-Length, for a body framed by one
+    _decoder: TransferDecoder | None = None
+    _chunk_sizes: ChunkSizeGuard | None = None
+    _chunked_seen = False  # llhttp found a chunk (not body bytes we would frame otherwise)
+
+    def __init__(self, method: str, *, upgrade: bool = False, max_head: int = MAX_HEAD_BYTES):
+        self._no_body = method == "HEAD"
+        self._upgrade = upgrade
+        self._max_head = max_head
+        self._llhttp = llhttp(self, lenient_headers=False)
+        self._raw: list[bytes] = []  # what arrived while in the head(s), for a repair
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._framing_fields: list[tuple[bytes, bytes]] = []  # (lowered name, value)
+        self._chunks: list[bytes] = []
+
+    @property
+    def reusable(self) -> bool:
+        """The response ended, its connection is persistent (RFC 9112 §9.3) and nothing
+        arrived after it: the connection may carry the next request."""
+        return self.complete and self._keep_alive and not self._extra
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Parse the next bytes received; the body bytes found in them, in the pieces
+        llhttp gives (transfer codings undone). Bytes after the response are noted, not
+        parsed. ``data`` is kept until the head has ended: it must not change."""
+        if self._error is not None:
+            raise self._error
+        if not data:  # llhttp would call on_body with b""
+            return []
+        state = self._state
+        try:
+            if state == _BODY:
+                self._execute(data)
+            elif state == _DONE:  # line breaks are skipped, as llhttp does between messages
+                self._extra = self._extra or skip_line_breaks(data) < len(data)
+            else:
+                self._feed_head(data)
+        except httpx.RemoteProtocolError as exc:
+            self._error = exc
+            raise
+        chunks, self._chunks = self._chunks, []
+        return chunks
+
+    def feed_eof(self) -> list[bytes]:
+        """The peer will send nothing more: this ends a close-delimited body (RFC 9112
+        §6.3 item 8) and is an error anywhere else before the response ended."""
+        if self._error is not None:
+            raise self._error
+        if self._state == _BODY:
+            if self._framing != _CLOSE:
+                raise self._fail(IncompleteBody(self._cut_short_message()))
+            self._finish()
+        elif self._state != _DONE:
+            if not (self._messages or self._repair):  # nothing but line breaks, if anything
+                raise self._fail(NoResponse("the connection closed before a response began"))
+            raise self._fail(MalformedResponse("the connection closed inside the response head"))
+        self._extra = True  # nothing can follow on this connection
+        chunks, self._chunks = self._chunks, []
+        return chunks
+
+    # reading the head(s)
+
+    def _feed_head(self, data: bytes) -> None:
+        room = self._max_head - self._raw_size
+        self._raw_size += len(data)
+        if self._repair is not None:
+            self._repair.add(data)
+            self._repaired()
+            return
+        self._raw.append(data)
+        if len(data) <= room:
+            self._execute(data)
+        else:  # let llhttp see no more than the limit until the head has ended
+            self._execute(data[:room])
+            if self._repair is None:  # (a repair took all of data)
+                if self._state == _HEAD:
+                    raise self._fail(head_too_large(self._max_head))
+                rest = data[room:]
+                if self._state == _BODY:
+                    self._execute(rest)
+                elif not self._stopped:
+                    self._extra = self._extra or skip_line_breaks(rest) < len(rest)
+        if self._stopped and self._repair is None:  # llhttp cannot say where it stopped
+            self._extra = self._extra or bytes_after_heads(b"".join(self._raw), self._messages)
+        if self._state >= _BODY:
+            self._raw = []
+
+    def _repaired(self) -> None:
+        """Parse the heads ``HeadRepair`` hands out, normalised, with a lenient llhttp;
+        then what follows them."""
+        repair = self._repair
+        assert repair is not None
+        for _ in range(self._raw_size + 1):  # each round takes a head (at least a byte)
+            head = repair.next_head()
+            if head is None:
+                return
+            self._execute(head)
+            if self._state == _BODY:
+                self._execute(repair.rest())
+                return
+            if self._state == _DONE:
+                rest = repair.rest()
+                self._extra = self._extra or skip_line_breaks(rest) < len(rest)
+                return
+        raise AssertionError("unreachable: each round takes a head")  # pragma: no cover
+
+    def _execute(self, data: bytes) -> None:
+        """Feed llhttp; its exceptions, and those our callbacks raised, become ours."""
+        try:
+            self._llhttp.feed_data(data)
+        except LLHTTP_ERRORS as exc:
+            error: Exception = exc  # handled below, outside the except clause: unchained
+        else:
+            if self._chunk_sizes is not None and self._state == _BODY:
+                try:
+                    self._chunk_sizes.fed(data, self._received)
+                except MalformedResponse as exc:
+                    raise self._fail(exc) from None
+            return
+        if self._error is not None:  # raised by a callback, and swallowed by httptools
+            raise self._error
+        cause = error.__context__
+        if cause is not None and not isinstance(cause, _Stop | httptools.HttpParserError):
+            raise cause  # a bug in a callback: let it show as one
+        if self._state == _DONE:  # llhttp stopped, or refused what came after
+            self._extra = self._extra or not self._stopped
+        elif self._state == _HEAD:  # perhaps a fold or a repeated Content-Length
+            self._state = _REPAIR
+            self._forget_head()
+            self._llhttp = llhttp(self, lenient_headers=True)
+            self._repair = HeadRepair(b"".join(self._raw), self._max_head)
+            self._raw = []
+            self._repaired()
+        else:
+            raise self._fail(MalformedResponse(str(error)))
+
+    # llhttp's callbacks
+
+    def on_message_begin(self) -> None:
+        if self._state == _DONE:  # a second response: our request had one
+            self._extra = True
+            raise _Stop
+        self._messages += 1
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        value = value.rstrip(b" \t")  # llhttp drops the whitespace before, not after
+        self._headers.append((name, value))
+        if len(name) in _FRAMING_NAME_SIZES:
+            self._framing_fields.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        status = self._llhttp.get_status_code()
+        version = _VERSIONS.get(self._llhttp.get_http_version())
+        if version is None:
+            number = self._llhttp.get_http_version()
+            raise self._fail(MalformedResponse(f"HTTP version {number}, not 1.0 or 1.1"))
+        if not 100 <= status <= 599:  # RFC 9110 §15; llhttp takes any three digits
+            raise self._fail(MalformedResponse(f"status {status:03d} outside 100-599"))
+        if b"\x00" in self._reason:  # llhttp lets it through
+            raise self._fail(MalformedResponse("NUL in the reason phrase"))
+        if status < 200 and status != 101:
+            self._interim = True  # RFC 9110 §15.2: skipped; RFC 9112 §6.3: no content
+            return
+        if status == 101 and not self._upgrade:
+            raise self._fail(MalformedResponse("101 Switching Protocols, but no upgrade asked"))
+        self._begin_body(status, version)
+        if self._no_body or status == 101:
+            self._stopped = True  # llhttp would read a body a HEAD response does not have
+            raise _Stop
+
+    def on_chunk_header(self) -> None:
+        if self._state != _BODY or self._framing != _CHUNKED:
+            raise self._fail(self._unexpected_content())
+        assert self._chunk_sizes is not None  # made with the chunked framing
+        self._chunk_sizes.began(self._received)
+        self._chunked_seen = True
+
+    def on_chunk_complete(self) -> None:
+        assert self._chunk_sizes is not None  # only after on_chunk_header
+        self._chunk_sizes.ended()
+
+    def on_body(self, body: bytes) -> None:
+        if self._state != _BODY or (self._framing == _CHUNKED and not self._chunked_seen):
+            raise self._fail(self._unexpected_content())
+        self._received += len(body)
+        if self._decoder is not None:
+            try:
+                body = self._decoder.decode(body)
+            except MalformedResponse as exc:
+                raise self._fail(exc) from None
+        self._chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._forget_head()
+        elif self._state == _BODY:
+            self._finish()
+
+    def _forget_head(self) -> None:
+        """Start afresh on a head: after an interim response, or to parse again."""
+        self._interim = False
+        self._reason = b""
+        self._headers = []
+        self._framing_fields = []
+
+    # the final head
+
+    def _begin_body(self, status: int, version: bytes) -> None:
+        """Decide the body's framing (RFC 9112 §6.3) and the connection's persistence
+        (RFC 9112 §9.3) from the fields, checking those llhttp leaves unchecked."""
+        lengths: list[bytes] = []
+        codings: list[bytes] = []
+        close = keep_alive = False
+        for name, value in self._framing_fields:
+            if name == b"content-length":
+                lengths.append(value)
+            elif name == b"transfer-encoding":
+                codings.append(value)
+            elif name == b"connection":
+                for option in value.lower().split(b","):
+                    option = option.strip(b" \t")
+                    close = close or option == b"close"
+                    keep_alive = keep_alive or option == b"keep-alive"
+        try:
+            length = content_length(lengths) if lengths else None
+            if self._no_body or status in _NO_CONTENT:
+                framing = _NONE
+            elif codings:
+                framing = _CHUNKED
+                undo = transfer_codings(codings)
+                self._chunk_sizes = ChunkSizeGuard()
+                self._decoder = TransferDecoder(undo) if undo else None
+            elif length is not None:
+                framing = _LENGTH if length else _NONE
+                self._length = length
+            else:
+                framing = _CLOSE
+        except MalformedResponse as exc:
+            raise self._fail(exc) from None
+        self._framing = framing
+        self._keep_alive = (
+            not close
+            and (keep_alive or version == b"HTTP/1.1")
+            and framing != _CLOSE
+            and status != 101
+            and not (codings and version == b"HTTP/1.0")  # unreliable framing: RFC 9112 §6.1
+        )
+        self.head = Head(version, status, self._reason, self._headers)
+        self._headers = []  # where trailer fields go, unread (RFC 9112 §7.1.2)
+        if framing == _NONE:
+            self._done()
+        else:
+            self._state = _BODY
+
+    def _finish(self) -> None:
+        if self._decoder is not None:
+            try:
+                self._decoder.finish()
+            except MalformedResponse as exc:
+                raise self._fail(exc) from None
+        self._done()
+
+    def _done(self) -> None:
+        self._state = _DONE
+        self.complete = True
+        self._llhttp = _DETACHED  # a running llhttp keeps itself alive
+
+    def _fail(self, error: httpx.RemoteProtocolError) -> httpx.RemoteProtocolError:
+        """Remember ``error`` (every later call raises it again) and return it to raise."""
+        self._error = error
+        return error
+
+    def _unexpected_content(self) -> MalformedResponse:
+        """Content llhttp found where we expect none, or framed otherwise than we read the
+        fields (``Transfer-Encoding: chunked,`` is not chunked for llhttp): never guess."""
+        if self._interim:
+            return MalformedResponse("a 1xx response with content")
+        return MalformedResponse("body framing unclear")
+
+    def _cut_short_message(self) -> str:
+        if self._framing == _LENGTH:
+            return f"the connection closed after {self._received} of {self._length} body bytes"
+        return f"the connection closed inside the chunked body after {self._received} bytes"
