@@ -41,10 +41,12 @@ def parse(pieces: list[bytes], method: str = "GET", upgrade: bool = False) -> Ou
     outcome = Outcome()
     try:
         for piece in pieces:
-            body += parser.feed(piece)
+            parser.feed(piece)
+            body += parser.take_body()
         outcome.reusable = parser.reusable
         if not parser.complete:
-            body += parser.feed_eof()
+            parser.feed_eof()
+            body += parser.take_body()
     except httpx.RemoteProtocolError as exc:
         outcome.error, outcome.message = type(exc), str(exc)
     if parser.head is not None:
@@ -121,9 +123,10 @@ def refused_at(data: bytes, ends: list[int]) -> tuple[int, str] | None:
 def test_folded_head_waits_for_its_end() -> None:
     """A head that needs unfolding is parsed once whole: before that nothing is decided."""
     parser = ResponseParser("GET")
-    assert parser.feed(OK + b"X: a\r\n b\r\n") == []
+    parser.feed(OK + b"X: a\r\n b\r\n")
     assert parser.head is None
-    assert parser.feed(b"Content-Length: 2\r\n\r\nok") == [b"ok"]
+    parser.feed(b"Content-Length: 2\r\n\r\nok")
+    assert parser.take_body() == [b"ok"]
     assert parser.head is not None
     assert (b"X", b"a b") in parser.head.headers
     assert parser.reusable
@@ -136,8 +139,9 @@ def test_folded_head_trickled() -> None:
     lines = b"".join(b"X-%05d: a\r\n b\r\n" % i for i in range(2000))  # ~30 KiB
     data = OK + lines + b"Content-Length: 2\r\n\r\nok"
     parser = ResponseParser("GET")
-    body = [chunk for i in range(len(data)) for chunk in parser.feed(data[i : i + 1])]
-    assert b"".join(body) == b"ok"
+    for i in range(len(data)):
+        parser.feed(data[i : i + 1])
+    assert parser.take_body() == [b"o", b"k"]
     assert parser.head is not None
     assert (b"X-01999", b"a b") in parser.head.headers
 
@@ -170,7 +174,8 @@ def test_bytes_after_the_response() -> None:
     parser = ResponseParser("GET")
     parser.feed(OK + b"Content-Length: 2\r\n\r\nok")
     assert parser.reusable
-    assert parser.feed(b"junk") == []
+    parser.feed(b"junk")
+    assert parser.take_body() == [b"ok"]
     assert parser.complete
     assert not parser.reusable
 
@@ -179,7 +184,8 @@ def test_eof_after_the_response() -> None:
     """A close after a complete response is no error, but the connection is gone."""
     parser = ResponseParser("GET")
     parser.feed(OK + b"Content-Length: 2\r\n\r\nok")
-    assert parser.feed_eof() == []
+    parser.feed_eof()
+    assert parser.take_body() == [b"ok"]
     assert parser.complete
     assert not parser.reusable
 
@@ -187,7 +193,8 @@ def test_eof_after_the_response() -> None:
 def test_cut_short_is_incomplete_body() -> None:
     """A close inside a body its framing announced is IncompleteBody (kind ``read``)."""
     parser = ResponseParser("GET")
-    assert parser.feed(OK + b"Content-Length: 10\r\n\r\nhello") == [b"hello"]
+    parser.feed(OK + b"Content-Length: 10\r\n\r\nhello")
+    assert parser.take_body() == [b"hello"]
     with pytest.raises(IncompleteBody, match="after 5 of 10 body bytes"):
         parser.feed_eof()
 
@@ -206,7 +213,18 @@ def test_head_fields() -> None:
 def test_body_chunks_are_llhttps() -> None:
     """Body bytes come out in the pieces they were fed in (no joining, no extra copies)."""
     parser = ResponseParser("GET")
-    assert parser.feed(OK + b"Content-Length: 6\r\n\r\nab") == [b"ab"]
-    assert parser.feed(b"cd") == [b"cd"]
-    assert parser.feed(b"ef") == [b"ef"]
+    parser.feed(OK + b"Content-Length: 6\r\n\r\nab")
+    assert parser.take_body() == [b"ab"]
+    parser.feed(b"cd")
+    parser.feed(b"ef")
+    assert parser.take_body() == [b"cd", b"ef"]
     assert parser.complete
+
+
+def test_body_before_an_error_is_kept() -> None:
+    """The body bytes parsed before an error still come out (a record counts them)."""
+    parser = ResponseParser("GET")
+    with pytest.raises(MalformedResponse, match="chunk size"):
+        parser.feed(CHUNKED + b"5\r\nhello\r\n-1\r\nx\r\n")
+    assert parser.take_body() == [b"hello"]
+    assert parser.head is not None

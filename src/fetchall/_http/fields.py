@@ -1,9 +1,10 @@
-"""The framing fields of a response head, checked where llhttp leaves them unchecked:
+"""The framing fields of a response head, read for the body's framing (RFC 9112 §6.3) and
+the connection's persistence (§9.3), and checked where llhttp leaves them unchecked:
 Content-Length (RFC 9110 §8.6) and Transfer-Encoding (RFC 9112 §6.1, §7)."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 from fetchall._http.errors import MalformedResponse
 
@@ -13,6 +14,66 @@ but 10^19 - 1, and ``int()`` never meets a long one (Python refuses over 4,300 d
 
 UNDOABLE_CODINGS: Final = frozenset({b"gzip", b"x-gzip", b"deflate"})
 """Transfer codings undone before the body is handed on (``transfer_coding``)."""
+
+
+# body framings (plain ints: an Enum member costs ~80 ns a compare on Python 3.11)
+NONE: Final = 0  # no body
+LENGTH: Final = 1  # Content-Length bytes
+CHUNKED: Final = 2
+CLOSE: Final = 3  # to the end of the connection
+
+
+class Framing(NamedTuple):
+    kind: int
+    length: int
+    """The Content-Length, for a body framed by one (0 otherwise)."""
+    codings: list[bytes]
+    """The transfer codings to undo, first applied first (chunked bodies only)."""
+    persistent: bool
+    """The connection may carry another request once the body has ended."""
+
+
+def read_framing(
+    fields: list[tuple[bytes, bytes]], version: bytes, no_content: bool, switching: bool
+) -> Framing:
+    """How the body is framed, from the Content-Length, Transfer-Encoding and Connection
+    ``fields`` (lower-case names); ``no_content`` for a response that has none whatever
+    they say (to HEAD, 204, 304), ``switching`` for a 101. HTTP/1.0 closes unless it says
+    keep-alive; a ``close`` option in any Connection field closes.
+
+    Raises ``MalformedResponse`` for a Content-Length or Transfer-Encoding refused below."""
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    close = keep_alive = False
+    for name, value in fields:
+        if name == b"content-length":
+            lengths.append(value)
+        elif name == b"transfer-encoding":
+            codings.append(value)
+        elif name == b"connection":
+            for option in value.lower().split(b","):
+                option = option.strip(b" \t")
+                close = close or option == b"close"
+                keep_alive = keep_alive or option == b"keep-alive"
+    length = content_length(lengths) if lengths else None
+    undo: list[bytes] = []
+    if no_content or switching:
+        kind = NONE
+    elif codings:
+        kind = CHUNKED
+        undo = transfer_codings(codings)
+    elif length is not None:
+        kind = LENGTH if length else NONE
+    else:
+        kind = CLOSE
+    persistent = (
+        not close
+        and (keep_alive or version == b"HTTP/1.1")
+        and kind != CLOSE
+        and not switching
+        and not (codings and version == b"HTTP/1.0")  # unreliable framing: RFC 9112 §6.1
+    )
+    return Framing(kind, length or 0, undo, persistent)
 
 
 def content_length(values: list[bytes]) -> int:

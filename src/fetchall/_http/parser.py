@@ -1,24 +1,21 @@
-"""An HTTP/1.1 response parser: llhttp (through httptools 0.9.0) parses; this module sets
-its leniencies, adds the checks llhttp lacks, skips interim responses, and knows when a
-response ends and whether its connection may carry another.
-
-A connection feeds it what it receives::
+"""An HTTP/1.1 response parser: llhttp (through httptools 0.9.0) parses; this module adds
+the checks llhttp lacks, skips interim responses, and knows when a response ends and
+whether its connection may carry another. A connection feeds it what it receives::
 
     parser = ResponseParser("GET")
-    chunks = parser.feed(data)      # body bytes found in data; parser.head once it is in
-    chunks = parser.feed_eof()      # the peer closed: ends a close-delimited body, or raises
+    parser.feed(data)               # parser.head once it is in
+    parser.feed_eof()               # the peer closed: ends a close-delimited body, or raises
+    chunks = parser.take_body()     # the body bytes parsed so far (before an error too)
     parser.complete, parser.reusable
 
-Whatever the bytes, only these escape (``errors``): ``MalformedResponse`` (at the first
-byte that shows it), ``IncompleteBody`` (closed inside a body), ``NoResponse`` (closed
-before a response began); a bug in this module shows as itself. After one, every call
-raises it again.
+Only these escape, at the first byte that shows them, and again at every later call
+(``errors``): ``MalformedResponse``, ``IncompleteBody`` (closed inside a body),
+``NoResponse`` (closed before a response began); a bug here shows as itself.
 
-Leniencies (RFC 9112 §2.2, §5.2, §7.1.1): bare LF line endings, obs-fold (unfolded to one
-space), whitespace after a chunk size; heads llhttp refuses go through ``repair``. Checks
-of ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, the framing fields
-(``fields``), no 101 unasked, a chunk size within 63 bits, heads up to ``MAX_HEAD_BYTES``.
-What llhttp does with each case was measured: /work/proto12/FINDINGS.md.
+Leniencies: ``repair.llhttp``'s, and heads llhttp refuses repaired (``repair``). Checks of
+ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, the framing fields
+(``fields``), no 101 unasked, chunk sizes within 63 bits (``chunks``), heads up to
+``MAX_HEAD_BYTES``. What llhttp does with each case: /work/proto12/FINDINGS.md, measured.
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ import httpx
 
 from fetchall._http.chunks import ChunkSizeGuard
 from fetchall._http.errors import IncompleteBody, MalformedResponse, NoResponse
-from fetchall._http.fields import content_length, transfer_codings
+from fetchall._http.fields import CHUNKED, CLOSE, LENGTH, NONE, read_framing
 from fetchall._http.repair import (
     LLHTTP_ERRORS,
     HeadRepair,
@@ -47,8 +44,8 @@ httpx (httpcore's h11 setting) and curl allow 100 KiB."""
 
 _VERSIONS: Final = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}  # llhttp also takes 0.9 and 2.0
 _FRAMING_NAME_SIZES: Final = frozenset({14, 17, 10})
-"""The lengths of Content-Length, Transfer-Encoding and Connection (cheaper than lowering
-every name)."""
+"""The lengths of Content-Length, Transfer-Encoding and Connection: only fields of these
+lengths are lowered for ``fields.read_framing``."""
 _NO_CONTENT: Final = frozenset({101, 204, 304})
 
 
@@ -67,17 +64,11 @@ class Head(NamedTuple):
     headers: list[tuple[bytes, bytes]]
 
 
-# states (plain ints: an Enum member costs ~80 ns a compare on Python 3.11, an int ~15 ns)
+# states (plain ints, as in fields)
 _HEAD: Final = 0  # reading the head(s) with the strict llhttp
 _REPAIR: Final = 1  # the strict llhttp refused a head: see repair
 _BODY: Final = 2
 _DONE: Final = 3
-
-# body framings (RFC 9112 §6.3)
-_NONE: Final = 0
-_LENGTH: Final = 1
-_CHUNKED: Final = 2
-_CLOSE: Final = 3
 
 _DETACHED: Final = llhttp(None, lenient_headers=False)
 """Where a parser's llhttp reference points once its response has ended: llhttp holds the
@@ -104,7 +95,7 @@ class ResponseParser:
     _interim = False  # the message being parsed is a 1xx
     _stopped = False  # llhttp was stopped right after the final head
     _reason = b""
-    _framing = _CLOSE
+    _framing = CLOSE
     _keep_alive = False
     _extra = False  # bytes arrived after the response ended
     _received = 0  # body bytes as framed (before undoing transfer codings)
@@ -129,14 +120,19 @@ class ResponseParser:
         arrived after it: the connection may carry the next request."""
         return self.complete and self._keep_alive and not self._extra
 
-    def feed(self, data: bytes) -> list[bytes]:
-        """Parse the next bytes received; the body bytes found in them, in the pieces
-        llhttp gives (transfer codings undone). Bytes after the response are noted, not
-        parsed. ``data`` is kept until the head has ended: it must not change."""
+    def take_body(self) -> list[bytes]:
+        """The body bytes parsed since the last call, in the pieces llhttp gave (transfer
+        codings undone); after an error, those that came before it."""
+        chunks, self._chunks = self._chunks, []
+        return chunks
+
+    def feed(self, data: bytes) -> None:
+        """Parse the next bytes received. Bytes after the response are noted, not parsed.
+        ``data`` is kept until the head has ended: it must not change."""
         if self._error is not None:
             raise self._error
         if not data:  # llhttp would call on_body with b""
-            return []
+            return
         state = self._state
         try:
             if state == _BODY:
@@ -148,25 +144,25 @@ class ResponseParser:
         except httpx.RemoteProtocolError as exc:
             self._error = exc
             raise
-        chunks, self._chunks = self._chunks, []
-        return chunks
 
-    def feed_eof(self) -> list[bytes]:
+    def feed_eof(self) -> None:
         """The peer will send nothing more: this ends a close-delimited body (RFC 9112
         §6.3 item 8) and is an error anywhere else before the response ended."""
         if self._error is not None:
             raise self._error
         if self._state == _BODY:
-            if self._framing != _CLOSE:
-                raise self._fail(IncompleteBody(self._cut_short_message()))
+            if self._framing == LENGTH:
+                got = f"after {self._received} of {self._length} body bytes"
+                raise self._fail(IncompleteBody(f"the connection closed {got}"))
+            if self._framing == CHUNKED:
+                got = f"inside the chunked body after {self._received} bytes"
+                raise self._fail(IncompleteBody(f"the connection closed {got}"))
             self._finish()
         elif self._state != _DONE:
-            if not (self._messages or self._repair):  # nothing but line breaks, if anything
+            if not self._messages and self._repair is None:  # nothing but line breaks, if anything
                 raise self._fail(NoResponse("the connection closed before a response began"))
             raise self._fail(MalformedResponse("the connection closed inside the response head"))
         self._extra = True  # nothing can follow on this connection
-        chunks, self._chunks = self._chunks, []
-        return chunks
 
     # reading the head(s)
 
@@ -185,11 +181,7 @@ class ResponseParser:
             if self._repair is None:  # (a repair took all of data)
                 if self._state == _HEAD:
                     raise self._fail(head_too_large(self._max_head))
-                rest = data[room:]
-                if self._state == _BODY:
-                    self._execute(rest)
-                elif not self._stopped:
-                    self._extra = self._extra or skip_line_breaks(rest) < len(rest)
+                self._after_heads(data[room:])
         if self._stopped and self._repair is None:  # llhttp cannot say where it stopped
             self._extra = self._extra or bytes_after_heads(b"".join(self._raw), self._messages)
         if self._state >= _BODY:
@@ -197,22 +189,23 @@ class ResponseParser:
 
     def _repaired(self) -> None:
         """Parse the heads ``HeadRepair`` hands out, normalised, with a lenient llhttp;
-        then what follows them."""
-        repair = self._repair
-        assert repair is not None
-        for _ in range(self._raw_size + 1):  # each round takes a head (at least a byte)
-            head = repair.next_head()
-            if head is None:
-                return
-            self._execute(head)
-            if self._state == _BODY:
-                self._execute(repair.rest())
-                return
-            if self._state == _DONE:
-                rest = repair.rest()
-                self._extra = self._extra or skip_line_breaks(rest) < len(rest)
-                return
-        raise AssertionError("unreachable: each round takes a head")  # pragma: no cover
+        then what follows the final one."""
+        assert self._repair is not None
+        rest = self._repair.heads(self._parse_repaired)
+        if rest is not None:
+            self._after_heads(rest)
+
+    def _parse_repaired(self, head: bytes) -> bool:
+        self._execute(head)
+        return self._state >= _BODY
+
+    def _after_heads(self, rest: bytes) -> None:
+        """Parse what followed the final head: its body, or bytes that make the connection
+        unfit (after a response without a body)."""
+        if self._state == _BODY:
+            self._execute(rest)
+        else:
+            self._extra = self._extra or skip_line_breaks(rest) < len(rest)
 
     def _execute(self, data: bytes) -> None:
         """Feed llhttp; its exceptions, and those our callbacks raised, become ours."""
@@ -282,7 +275,7 @@ class ResponseParser:
             raise _Stop
 
     def on_chunk_header(self) -> None:
-        if self._state != _BODY or self._framing != _CHUNKED:
+        if self._state != _BODY or self._framing != CHUNKED:
             raise self._fail(self._unexpected_content())
         assert self._chunk_sizes is not None  # made with the chunked framing
         self._chunk_sizes.began(self._received)
@@ -293,7 +286,7 @@ class ResponseParser:
         self._chunk_sizes.ended()
 
     def on_body(self, body: bytes) -> None:
-        if self._state != _BODY or (self._framing == _CHUNKED and not self._chunked_seen):
+        if self._state != _BODY or (self._framing == CHUNKED and not self._chunked_seen):
             raise self._fail(self._unexpected_content())
         self._received += len(body)
         if self._decoder is not None:
@@ -319,48 +312,22 @@ class ResponseParser:
     # the final head
 
     def _begin_body(self, status: int, version: bytes) -> None:
-        """Decide the body's framing (RFC 9112 §6.3) and the connection's persistence
-        (RFC 9112 §9.3) from the fields, checking those llhttp leaves unchecked."""
-        lengths: list[bytes] = []
-        codings: list[bytes] = []
-        close = keep_alive = False
-        for name, value in self._framing_fields:
-            if name == b"content-length":
-                lengths.append(value)
-            elif name == b"transfer-encoding":
-                codings.append(value)
-            elif name == b"connection":
-                for option in value.lower().split(b","):
-                    option = option.strip(b" \t")
-                    close = close or option == b"close"
-                    keep_alive = keep_alive or option == b"keep-alive"
+        """Frame the body and decide the connection's persistence (``fields.framing``)."""
+        no_content = self._no_body or status in _NO_CONTENT
         try:
-            length = content_length(lengths) if lengths else None
-            if self._no_body or status in _NO_CONTENT:
-                framing = _NONE
-            elif codings:
-                framing = _CHUNKED
-                undo = transfer_codings(codings)
-                self._chunk_sizes = ChunkSizeGuard()
-                self._decoder = TransferDecoder(undo) if undo else None
-            elif length is not None:
-                framing = _LENGTH if length else _NONE
-                self._length = length
-            else:
-                framing = _CLOSE
+            framing = read_framing(self._framing_fields, version, no_content, status == 101)
         except MalformedResponse as exc:
             raise self._fail(exc) from None
-        self._framing = framing
-        self._keep_alive = (
-            not close
-            and (keep_alive or version == b"HTTP/1.1")
-            and framing != _CLOSE
-            and status != 101
-            and not (codings and version == b"HTTP/1.0")  # unreliable framing: RFC 9112 §6.1
-        )
+        self._framing = framing.kind
+        self._length = framing.length
+        self._keep_alive = framing.persistent
+        if framing.kind == CHUNKED:
+            self._chunk_sizes = ChunkSizeGuard()
+            if framing.codings:
+                self._decoder = TransferDecoder(framing.codings)
         self.head = Head(version, status, self._reason, self._headers)
         self._headers = []  # where trailer fields go, unread (RFC 9112 §7.1.2)
-        if framing == _NONE:
+        if framing.kind == NONE:
             self._done()
         else:
             self._state = _BODY
@@ -389,8 +356,3 @@ class ResponseParser:
         if self._interim:
             return MalformedResponse("a 1xx response with content")
         return MalformedResponse("body framing unclear")
-
-    def _cut_short_message(self) -> str:
-        if self._framing == _LENGTH:
-            return f"the connection closed after {self._received} of {self._length} body bytes"
-        return f"the connection closed inside the chunked body after {self._received} bytes"

@@ -15,6 +15,7 @@ hands the result to an llhttp with ``lenient_headers`` on (measured in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 import httptools
@@ -64,6 +65,18 @@ class HeadRepair:
     def add(self, data: bytes) -> None:
         self._pending += data
         self._received += len(data)
+
+    def heads(self, parse: Callable[[bytes], bool]) -> bytes | None:
+        """Hand each whole head, normalised, to ``parse`` until it says that was the final
+        one; then the bytes after it (taken). None while more bytes are needed. Raises as
+        ``next_head``."""
+        for _ in range(len(self._pending) + 1):  # each round takes a head (at least a byte)
+            head = self.next_head()
+            if head is None:
+                return None
+            if parse(head):
+                return self.rest()
+        raise AssertionError("unreachable: each round takes a head")  # pragma: no cover
 
     def next_head(self) -> bytes | None:
         """The next whole head, normalised, or None until more bytes arrive.

@@ -56,11 +56,13 @@ class _Inflater:
                 break
             if self._zlib.eof and self._gzip:  # the next member of a multi-member stream
                 self._zlib = zlib.decompressobj(_GZIP_WINDOW)
+            failure = ""
             try:
                 out.append(self._zlib.decompress(data))
             except zlib.error as exc:
-                message = f"could not undo the {self._coding} coding: {exc}"
-                raise MalformedResponse(message) from None
+                failure = f"could not undo the {self._coding} coding: {exc}"
+            if failure:  # raised here, so that zlib's words are not the last in the chain
+                raise MalformedResponse(failure)
             self._started = True
             data = self._zlib.unused_data if self._zlib.eof else b""
             if data and not self._gzip:

@@ -7,9 +7,10 @@ TLS, with a keep-alive pool of idle connections per origin. httpx's client stays
 redirects, content decoding, headers and the exceptions it raises are httpx's own; proxies
 (mounted by httpx from ``--proxy`` or the environment) and HTTP/2 use httpx's transports.
 
-Errors are raised as the httpx exceptions that httpcore would raise, each chained to its
-cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``), or as the typed ``NoResponse``
-and ``IncompleteBody``, for ``errors.classify``.
+Responses are parsed by llhttp (``parser``). Errors are raised as the httpx exceptions that
+httpcore would raise, each chained to its cause (``OSError``, ``socket.gaierror``,
+``ssl.SSLError``), or as the typed ``NoResponse``, ``IncompleteBody`` and
+``MalformedResponse``, for ``errors.classify``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from collections.abc import Callable
 
 import httpx
 
-from fetchall._http.connection import Connection, PeerClosed
+from fetchall._http.connection import Connection
 from fetchall._http.deadline import Deadline
 from fetchall._http.errors import NoResponse
-from fetchall._http.framing import Head, ResponseBody, encode_head, exchange, read_request_body
+from fetchall._http.framing import ResponseBody, encode_request, read_request_body
+from fetchall._http.parser import ResponseParser
 from fetchall._origin import Origin
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
@@ -51,43 +53,37 @@ class FastTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         origin = Origin.from_parts(url.scheme, url.host, url.port)
-        head = encode_head(request, await read_request_body(request))
+        data, upgrade = encode_request(request, await read_request_body(request))
+        method = request.method
         connection = self._take_idle(origin)
         if connection is not None:
             try:
-                return self._respond(connection, origin, request, await exchange(connection, head))
-            except (PeerClosed, httpx.ReadError):
+                return await self._exchange(connection, origin, data, method, upgrade)
+            except (NoResponse, httpx.ReadError):
                 connection.close()  # the server had closed this idle connection
-                if request.method not in _IDEMPOTENT:
+                if method not in _IDEMPOTENT:
                     raise NoResponse(_NO_RESPONSE) from None
             except BaseException:
                 connection.close()
                 raise
         connection = await self._connect(origin)
         try:
-            exchanged = await exchange(connection, head)
-        except PeerClosed:
-            connection.close()
-            raise NoResponse(_NO_RESPONSE) from None
+            return await self._exchange(connection, origin, data, method, upgrade)
         except BaseException:
-            connection.close()
+            connection.close()  # whatever went wrong, nothing else will use it
             raise
-        return self._respond(connection, origin, request, exchanged)
 
-    def _respond(
-        self,
-        connection: Connection,
-        origin: Origin,
-        request: httpx.Request,
-        exchanged: Head,
+    async def _exchange(
+        self, connection: Connection, origin: Origin, data: bytes, method: str, upgrade: bool
     ) -> httpx.Response:
-        status, reason, headers = exchanged
-        body = ResponseBody(self.release, connection, origin, request.method, status, headers)
+        """Send a request and receive its final response's head; the body streams."""
+        connection.send(data, ResponseParser(method, upgrade=upgrade))
+        head = await connection.receive_head()
         return httpx.Response(
-            status,
-            headers=headers,
-            stream=body,
-            extensions={"reason_phrase": reason, "http_version": b"HTTP/1.1"},
+            head.status,
+            headers=head.headers,
+            stream=ResponseBody(self.release, connection, origin),
+            extensions={"reason_phrase": head.reason, "http_version": head.http_version},
         )
 
     async def aclose(self) -> None:
@@ -99,7 +95,7 @@ class FastTransport(httpx.AsyncBaseTransport):
     def release(self, connection: Connection, origin: Origin) -> None:
         """Keep a connection whose response is complete, for the next request to its origin;
         beyond ``max_idle`` kept connections, the one idle longest is closed."""
-        if not connection.usable:
+        if not connection.reusable:
             connection.close()
             return
         self._idle[connection] = origin
@@ -117,7 +113,7 @@ class FastTransport(httpx.AsyncBaseTransport):
             del self._idle[connection]
             if not connections:
                 del self._idle_by_origin[origin]
-            if connection.usable:
+            if connection.reusable:
                 return connection
             connection.close()
         return None
