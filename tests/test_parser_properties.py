@@ -1,15 +1,18 @@
-"""ResponseParser on bytes no one chose: whatever arrives, in whatever reads, only the
-typed errors of ``errors`` come out, parsing ends (no loop runs without consuming bytes)
-and the outcome does not depend on where the reads were cut."""
+"""ResponseParser, and the Connection that feeds it, on bytes no one chose: whatever
+arrives, in whatever reads, only the typed errors of ``errors`` come out, parsing ends (no
+loop runs without consuming bytes or awaiting the next read) and the outcome does not
+depend on where the reads were cut."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fetchall._http.connection import Connection
 from fetchall._http.parser import ResponseParser
 from tests.parser_cases import CHUNKED, OK
 from tests.test_parser import parse
@@ -107,3 +110,57 @@ def test_large_numbers(digits: int, prefix: bytes) -> None:
         CHUNKED + number + b"\r\n",
     ):
         parse_pieces([data], "GET", False)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.binary(max_size=12)), max_size=30),
+    st.lists(st.integers(min_value=0, max_value=400), max_size=6),
+    methods,
+)
+def test_a_connection_reads_any_bytes_to_an_end(
+    fragments: list[bytes], cuts: list[int], method: str
+) -> None:
+    """Whatever arrives, in whatever reads, then the close: the head and body readers end
+    with the body or a parse error, within a second (never spinning, never waiting)."""
+    data = b"".join(fragments)
+    points = sorted({min(cut, len(data)) for cut in cuts})
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+    async def read() -> None:
+        connection = Connection(asyncio.get_running_loop())
+        connection.connection_made(Socket())  # type: ignore[arg-type]
+        connection.send(b"request", ResponseParser(method))
+        reading = asyncio.ensure_future(read_all(connection))
+        for piece in pieces:
+            connection.data_received(piece)
+            await asyncio.sleep(0)
+        connection.eof_received()
+        await reading
+
+    asyncio.run(asyncio.wait_for(read(), 1))
+
+
+async def read_all(connection: Connection) -> None:
+    try:
+        await connection.receive_head()
+        async for _ in connection.receive_body():
+            pass
+    except httpx.RemoteProtocolError:
+        pass
+
+
+class Socket:
+    """Takes what a Connection writes, pauses and closes."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
