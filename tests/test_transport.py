@@ -216,3 +216,17 @@ async def test_the_response_records_its_http_version(version: bytes) -> None:
     finally:
         server.stop()
     assert response.extensions["http_version"] == version
+
+
+async def test_bytes_on_an_idle_connection_close_it() -> None:
+    """A connection kept idle that receives bytes (a 408 some servers send before they
+    close) is closed at once, and never given another request."""
+    connection, socket = connected()
+    connection.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await connection.receive_head()
+    assert [chunk async for chunk in connection.receive_body()] == [b"ok"]
+    connection.keep()
+    assert connection.reusable
+    connection.data_received(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+    assert socket.aborted
+    assert not connection.reusable

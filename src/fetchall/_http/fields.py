@@ -9,8 +9,8 @@ from typing import Final, NamedTuple
 from fetchall._http.errors import MalformedResponse
 
 MAX_LENGTH_DIGITS: Final = 19
-"""The most digits a Content-Length may have (issue 12): every such number fits 63 bits
-but 10^19 - 1, and ``int()`` never meets a long one (Python refuses over 4,300 digits)."""
+"""The most digits a Content-Length may have (issue 12): under 10^19, about 2^63, and so
+``int()`` never meets a long number (Python refuses one of over 4,300 digits)."""
 
 UNDOABLE_CODINGS: Final = frozenset({b"gzip", b"x-gzip", b"deflate"})
 """Transfer codings undone before the body is handed on (``transfer_coding``)."""
@@ -24,7 +24,10 @@ CLOSE: Final = 3  # to the end of the connection
 
 
 class Framing(NamedTuple):
+    """How a response's body is framed, and what its connection may do after it."""
+
     kind: int
+    """``NONE``, ``LENGTH``, ``CHUNKED`` or ``CLOSE``."""
     length: int
     """The Content-Length, for a body framed by one (0 otherwise)."""
     codings: list[bytes]
@@ -51,7 +54,11 @@ def read_framing(
         elif name == b"transfer-encoding":
             codings.append(value)
         elif name == b"connection":
-            for option in value.lower().split(b","):
+            options = value.lower()
+            if options == b"keep-alive":  # what nearly every server says: no splitting
+                keep_alive = True
+                continue
+            for option in options.split(b","):
                 option = option.strip(b" \t")
                 close = close or option == b"close"
                 keep_alive = keep_alive or option == b"keep-alive"

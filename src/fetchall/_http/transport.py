@@ -98,6 +98,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         if not connection.reusable:
             connection.close()
             return
+        connection.keep()
         self._idle[connection] = origin
         self._idle_by_origin.setdefault(origin, []).append(connection)
         while len(self._idle) > self._max_idle:
