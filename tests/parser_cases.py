@@ -1,5 +1,5 @@
 """Byte-exact responses and what ``ResponseParser`` must make of each: every case issue 12
-names, and the edges found measuring llhttp (/work/proto12/FINDINGS.md). Used by
+names, and the edges found measuring llhttp for issue 12's prototype. Used by
 ``test_parser`` (fed whole and a byte at a time)."""
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ lets a bare CR end a field (the CVE-2023-37276 shape). httptools exposes neither
 narrower ``header_value_relaxed`` switch nor the spans of a folded value. So when the
 strict parser refuses a head, ``HeadRepair`` collects each head whole, refuses NUL, CR and
 whitespace before the first field itself, unfolds, merges equal lengths, and the parser
-hands the result to an llhttp with ``lenient_headers`` on (measured in
-/work/proto12/FINDINGS.md §3-§4). The fast path never comes here.
+hands the result to an llhttp with ``lenient_headers`` on (each behaviour measured for
+issue 12's prototype; ``tests/parser_cases.py`` holds the cases). The fast path never
+comes here.
 """
 
 from __future__ import annotations
