@@ -23,7 +23,7 @@ It runs its own event loop in a thread and answers by path:
     /eof/N            N bytes with neither Content-Length nor chunking: the close ends them
     /continue         a 100 Continue, then 200 with a short body
     /linger           200, then the server closes the idle connection after 0.1 s
-    /bighead          a response head larger than 64 KiB
+    /bighead          a response head larger than 100 KiB
     /cookie[?then=P]  200 with a Set-Cookie header (or a 302 to P that sets it)
     /echo             200 with a JSON body: the request's method and headers
                       (``last_request[path]`` keeps the method and headers for every path)
@@ -308,7 +308,7 @@ class TestServer:
             await asyncio.sleep(0.1)
             return False
         elif name == "bighead":
-            writer.write(_head(200, {f"X-Big-{i}": "b" * 1000 for i in range(80)}))
+            writer.write(_head(200, {f"X-Big-{i}": "b" * 1000 for i in range(120)}))
             await writer.drain()
             return False
         elif name == "cookie":

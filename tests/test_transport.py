@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from fetchall import Err, ErrorKind, FetchResult, Ok, Settings, fetch_all
-from fetchall._http.connection import MAX_HEAD_BYTES, Received
+from fetchall._http.connection import Connection, OpenSockets
+from fetchall._http.errors import MalformedResponse
+from fetchall._http.parser import ResponseParser
+from tests.rawserver import RawServer, Reply
 from tests.server import TestServer
 
 pytestmark = pytest.mark.anyio
@@ -144,28 +147,117 @@ async def test_idle_connections_make_room_within_max_connections(
     assert fresh_server.connections == 4  # its two idle ones had been closed for room
 
 
-def test_a_head_split_over_many_reads_is_found_and_the_rest_kept() -> None:
-    """Bytes arriving in pieces join up: the head ends where its blank line is, and what
-    follows it stays unread, byte for byte."""
-    received = Received()
-    for piece in (b"HTTP/1.1 200 OK\r", b"\nA: b\r\n", b"\r", b"\nbody", b"-more"):
-        received.append(piece)
-    end = received.find(b"\r\n\r\n", MAX_HEAD_BYTES)
-    assert received.take(end, drop=4) == b"HTTP/1.1 200 OK\r\nA: b"
-    assert len(received) == len(b"body-more")
-    assert received.take(received.readable()) == b"body-more"
-    assert not received
+class FakeSocket:
+    """What a Connection asks of its asyncio transport, recorded."""
+
+    def __init__(self) -> None:
+        self.written = b""
+        self.paused = False
+        self.pauses = 0
+        self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def pause_reading(self) -> None:
+        self.paused, self.pauses = True, self.pauses + 1
+
+    def resume_reading(self) -> None:
+        self.paused = False
+
+    def abort(self) -> None:
+        self.aborted = True
 
 
-def test_whole_chunks_are_handed_on_without_a_copy() -> None:
-    """A body read as it arrived is passed on as the very objects received, even with
-    more chunks waiting; a partly read chunk gives its exact rest."""
-    chunks = [bytes([n]) * 300_000 for n in range(3)]
-    received = Received()
-    for chunk in chunks:
-        received.append(chunk)
-    assert received.take(received.readable()) is chunks[0]
-    assert received.take(100_000) == chunks[1][:100_000]
-    assert received.take(received.readable()) == chunks[1][100_000:]
-    assert received.take(received.readable()) is chunks[2]
-    assert len(received) == 0
+def connected(method: str = "GET") -> tuple[Connection, FakeSocket]:
+    connection, socket = Connection(asyncio.get_running_loop(), OpenSockets()), FakeSocket()
+    connection.connection_made(socket)  # type: ignore[arg-type]
+    connection.send(f"{method} / HTTP/1.1\r\n\r\n".encode(), ResponseParser(method))
+    return connection, socket
+
+
+async def test_a_large_body_pauses_the_socket_until_it_is_read() -> None:
+    """Body bytes beyond the high-water mark pause reading; reading them resumes it, so a
+    body is never held whole; the pieces come out as they arrived."""
+    connection, socket = connected()
+    piece = b"b" * (256 * 1024)
+    connection.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (12 * len(piece)))
+    await connection.receive_head()
+    for _ in range(5):  # 1.25 MiB waiting
+        connection.data_received(piece)
+    assert socket.paused
+    body = connection.receive_body()
+    for _ in range(3):
+        assert await anext(body) == piece
+    assert socket.paused  # 0.5 MiB waiting
+    assert await anext(body) == piece
+    assert not socket.paused  # below half the mark
+    for _ in range(7):
+        connection.data_received(piece)
+    assert [len(chunk) async for chunk in body] == [len(piece)] * 8
+    assert connection.reusable
+    assert socket.pauses == 2
+
+
+async def test_a_response_that_cannot_be_parsed_closes_the_connection_at_once() -> None:
+    """The socket is closed as the bad bytes arrive, before anyone reads them."""
+    connection, socket = connected()
+    connection.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n")
+    assert socket.aborted
+    assert not connection.reusable
+    with pytest.raises(MalformedResponse, match="conflicting Content-Length values 5 and 6"):
+        await connection.receive_head()
+
+
+async def test_bytes_after_a_response_make_its_connection_unfit() -> None:
+    """A connection with bytes nobody asked for is never given another request."""
+    connection, _ = connected()
+    connection.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await connection.receive_head()
+    assert [chunk async for chunk in connection.receive_body()] == [b"ok"]
+    assert connection.reusable
+    connection.data_received(b"X")
+    assert not connection.reusable
+
+
+async def test_a_server_that_speaks_first_answers_the_request() -> None:
+    """Bytes that arrive before the request is written are its response's first bytes."""
+    connection, socket = Connection(asyncio.get_running_loop(), OpenSockets()), FakeSocket()
+    connection.connection_made(socket)  # type: ignore[arg-type]
+    connection.data_received(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")
+    connection.send(b"GET / HTTP/1.1\r\n\r\n", ResponseParser("GET"))
+    assert (await connection.receive_head()).status == 503
+    assert socket.written == b"GET / HTTP/1.1\r\n\r\n"
+
+
+@pytest.mark.parametrize("version", [b"HTTP/1.0", b"HTTP/1.1"])
+async def test_the_response_records_its_http_version(version: bytes) -> None:
+    """The response's http_version extension says what the server's status line said."""
+    import httpx
+
+    from fetchall._http.transport import FastTransport
+
+    server = RawServer({"v": Reply(version + b" 200 OK\r\nContent-Length: 0\r\n\r\n")}).start()
+    transport = FastTransport(
+        ssl_context=httpx.create_ssl_context, max_idle=1, max_connections=1, connect_timeout=5
+    )
+    try:
+        async with httpx.AsyncClient(transport=transport) as client:
+            response = await client.get(server.url("v"))
+    finally:
+        server.stop()
+    assert response.extensions["http_version"] == version
+
+
+async def test_bytes_on_an_idle_connection_close_it() -> None:
+    """A connection kept idle that receives bytes (a 408 some servers send before they
+    close) is closed at once, and never given another request."""
+    connection, socket = connected()
+    connection.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await connection.receive_head()
+    assert [chunk async for chunk in connection.receive_body()] == [b"ok"]
+    connection.keep()
+    assert connection.reusable
+    connection.data_received(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+    assert socket.aborted
+    assert not connection.reusable

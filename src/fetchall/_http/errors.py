@@ -4,11 +4,19 @@ exception an attempt can meet becomes one ``ErrorKind`` and a message for people
 Kinds are decided by exception type only. Transports raise httpx's exceptions, chained to
 their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``; from fetchall's transport
 also ``ResolveError`` and ``connect.ConnectError``, whose messages already name the host,
-its addresses and their fates), and two typed subclasses of ``httpx.RemoteProtocolError``
-that httpx lacks: ``NoResponse`` and ``IncompleteBody``. (httpx's own transport says these
-only in its messages; see ``typed_transport``.) Following redirects (``redirects``) raises
-``RefusedRedirect`` and ``RedirectLimit``; decoding a body (``codings``) raises
-``httpx.DecodingError``.
+its addresses and their fates), and typed subclasses of ``httpx.RemoteProtocolError`` that
+httpx lacks (httpx's own transport says the first two only in its messages; see
+``typed_transport``)::
+
+    httpx.RemoteProtocolError
+    ├── NoResponse          closed before any byte of a response: ``protocol`` (a reused
+    │                       connection's request is retried once, if safe)
+    ├── IncompleteBody      closed inside a body its framing says is not over: ``read``
+    └── MalformedResponse   bytes that are not an acceptable HTTP/1.x response (fetchall's
+                            transport only): ``protocol``
+
+Following redirects (``redirects``) raises ``RefusedRedirect`` and ``RedirectLimit``;
+decoding a body (``codings``) raises ``httpx.DecodingError``.
 """
 
 from __future__ import annotations
@@ -36,6 +44,11 @@ class NoResponse(httpx.RemoteProtocolError):
 
 class IncompleteBody(httpx.RemoteProtocolError):
     """The connection ended before the whole body (by its framing) arrived."""
+
+
+class MalformedResponse(httpx.RemoteProtocolError):
+    """The bytes received break HTTP/1.1 in a way fetchall will not guess around (the
+    message says how); the connection they came on is closed at once."""
 
 
 class RefusedRedirect(httpx.InvalidURL):

@@ -12,9 +12,10 @@ transports.
 New connections are opened by ``connect`` (the name through the run's ``Resolver``, Happy
 Eyeballs, TLS), each phase marked on the request's ``Trace`` (``timing``).
 
-Errors are raised as the httpx exceptions that httpcore would raise, each chained to its
-cause (``ResolveError``, ``connect.ConnectError``, ``OSError``, ``ssl.SSLError``), or as the
-typed ``NoResponse`` and ``IncompleteBody``, for ``errors.classify``.
+Responses are parsed by llhttp (``parser``). Errors are raised as the httpx exceptions that
+httpcore would raise, each chained to its cause (``ResolveError``, ``connect.ConnectError``,
+``OSError``, ``ssl.SSLError``), or as the typed ``NoResponse``, ``IncompleteBody`` and
+``MalformedResponse``, for ``errors.classify``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from weakref import WeakKeyDictionary
 import httpx
 
 from fetchall._http.connect import ConnectError, open_connection
-from fetchall._http.connection import Connection, OpenSockets, PeerClosed
+from fetchall._http.connection import Connection, OpenSockets
 from fetchall._http.errors import NoResponse
-from fetchall._http.framing import Head, ResponseBody, encode_head, exchange, read_request_body
+from fetchall._http.framing import ResponseBody, encode_request, read_request_body
+from fetchall._http.parser import ResponseParser
 from fetchall._http.resolver import CachingResolver, ResolveError, Resolver, system_resolver
 from fetchall._http.timing import TRACE, UNTRACED, Trace
 from fetchall._model import Phase
@@ -74,51 +76,48 @@ class FastTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         origin = Origin.from_parts(url.scheme, url.host, url.port)
-        head = encode_head(request, await read_request_body(request))
+        data, upgrade = encode_request(request, await read_request_body(request))
+        method = request.method
         trace: Trace = request.extensions.get(TRACE, UNTRACED)
         trace.start()
         connection = self._take_idle(origin)
         if connection is not None:
             trace.remote_ip = self._remote_ips.get(connection)
             try:
-                trace.begin(Phase.WAITING)
-                exchanged = await exchange(connection, head)
-                trace.begin(Phase.RECEIVING)
-                return self._respond(connection, origin, request, exchanged)
-            except (PeerClosed, httpx.ReadError):
+                return await self._exchange(connection, origin, data, method, upgrade, trace)
+            except (NoResponse, httpx.ReadError):
                 connection.close()  # the server had closed this idle connection
-                if request.method not in _IDEMPOTENT:
+                if method not in _IDEMPOTENT:
                     raise NoResponse(_NO_RESPONSE) from None
             except BaseException:
                 connection.close()
                 raise
         connection = await self._connect(origin, url.raw_host.decode("ascii"), trace)
         try:
-            trace.begin(Phase.WAITING)
-            exchanged = await exchange(connection, head)
-            trace.begin(Phase.RECEIVING)
-        except PeerClosed:
-            connection.close()
-            raise NoResponse(_NO_RESPONSE) from None
+            return await self._exchange(connection, origin, data, method, upgrade, trace)
         except BaseException:
-            connection.close()
+            connection.close()  # whatever went wrong, nothing else will use it
             raise
-        return self._respond(connection, origin, request, exchanged)
 
-    def _respond(
+    async def _exchange(
         self,
         connection: Connection,
         origin: Origin,
-        request: httpx.Request,
-        exchanged: Head,
+        data: bytes,
+        method: str,
+        upgrade: bool,
+        trace: Trace,
     ) -> httpx.Response:
-        status, reason, headers = exchanged
-        body = ResponseBody(self.release, connection, origin, request.method, status, headers)
+        """Send a request and receive its final response's head; the body streams."""
+        trace.begin(Phase.WAITING)
+        connection.send(data, ResponseParser(method, upgrade=upgrade))
+        head = await connection.receive_head()
+        trace.begin(Phase.RECEIVING)
         return httpx.Response(
-            status,
-            headers=headers,
-            stream=body,
-            extensions={"reason_phrase": reason, "http_version": b"HTTP/1.1"},
+            head.status,
+            headers=head.headers,
+            stream=ResponseBody(self.release, connection, origin),
+            extensions={"reason_phrase": head.reason, "http_version": head.http_version},
         )
 
     async def aclose(self) -> None:
@@ -132,9 +131,10 @@ class FastTransport(httpx.AsyncBaseTransport):
     def release(self, connection: Connection, origin: Origin) -> None:
         """Keep a connection whose response is complete, for the next request to its origin;
         beyond ``max_idle`` kept connections, the one idle longest is closed."""
-        if not connection.usable:
+        if not connection.reusable:
             connection.close()
             return
+        connection.keep()
         self._idle[connection] = origin
         self._idle_by_origin.setdefault(origin, []).append(connection)
         while len(self._idle) > self._max_idle:
@@ -150,7 +150,7 @@ class FastTransport(httpx.AsyncBaseTransport):
             del self._idle[connection]
             if not connections:
                 del self._idle_by_origin[origin]
-            if connection.usable:
+            if connection.reusable:
                 return connection
             connection.close()
         return None

@@ -1,0 +1,371 @@
+"""An HTTP/1.1 response parser: llhttp (through httptools 0.9.0) parses; this module adds
+the checks llhttp lacks, skips interim responses, and knows when a response ends and
+whether its connection may carry another. A connection feeds it what it receives::
+
+    parser = ResponseParser("GET")
+    parser.feed(data)               # parser.head once it is in
+    parser.feed_eof()               # the peer closed: ends a close-delimited body, or raises
+    chunks = parser.take_body()     # the body bytes parsed so far (before an error too)
+    parser.complete, parser.reusable
+
+Only these escape, at the first byte that shows them, and again at every later call
+(``errors``): ``MalformedResponse``, ``IncompleteBody`` (closed inside a body),
+``NoResponse`` (closed before a response began); a bug here shows as itself.
+
+Leniencies: ``repair.llhttp``'s, and heads llhttp refuses repaired (``repair``). Checks of
+ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, the framing fields
+(``fields``), no 101 unasked, chunk sizes within 63 bits (``chunks``), heads up to
+``MAX_HEAD_BYTES``. What llhttp does with each case was measured (issue 12's prototype);
+``tests/parser_cases.py`` holds the cases.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+import httptools
+import httpx
+
+from fetchall._http.chunks import ChunkSizeGuard
+from fetchall._http.errors import IncompleteBody, MalformedResponse, NoResponse
+from fetchall._http.fields import CHUNKED, CLOSE, LENGTH, NONE, read_framing
+from fetchall._http.repair import (
+    LLHTTP_ERRORS,
+    HeadRepair,
+    bytes_after_heads,
+    head_too_large,
+    llhttp,
+    skip_line_breaks,
+)
+from fetchall._http.transfer_coding import TransferDecoder
+
+MAX_HEAD_BYTES: Final = 100 * 1024
+"""The most bytes the status line and fields may take, interim (1xx) heads included:
+httpx (httpcore's h11 setting) and curl allow 100 KiB."""
+
+_VERSIONS: Final = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}  # llhttp also takes 0.9 and 2.0
+_FRAMING_NAME_SIZES: Final = frozenset({14, 17, 10})
+"""The lengths of Content-Length, Transfer-Encoding and Connection: only fields of these
+lengths are lowered for ``fields.read_framing``."""
+_NO_CONTENT: Final = frozenset({101, 204, 304})
+
+
+class _Stop(Exception):
+    """Raised in a callback to make llhttp stop: the response has ended at its head."""
+
+
+class Head(NamedTuple):
+    """The final response's status line and fields, in order (values without surrounding
+    whitespace, obs-folds unfolded, equal Content-Length repeats merged)."""
+
+    http_version: bytes
+    """``b"HTTP/1.0"`` or ``b"HTTP/1.1"``."""
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
+# states (plain ints, as in fields)
+_HEAD: Final = 0  # reading the head(s) with the strict llhttp
+_REPAIR: Final = 1  # the strict llhttp refused a head: see repair
+_BODY: Final = 2
+_DONE: Final = 3
+
+_DETACHED: Final = llhttp(None, lenient_headers=False)
+"""Where a parser's llhttp reference points until the first bytes arrive and once its
+response has ended. llhttp holds the parser's bound callbacks: a cycle left to the garbage
+collector costs ~1.4 us a response, and one alive while a request waits for its answer is
+visited by every collection meanwhile (~2,500 instructions a request at -c 128, callgrind)."""
+
+
+class ResponseParser:
+    """Parses the response to one request (one parser per request). ``method`` tells
+    whether a body can follow (not for HEAD, RFC 9110 §9.3.2); ``upgrade`` whether the
+    request asked for a protocol switch, which alone makes a 101 acceptable.
+
+    The ``on_*`` methods are llhttp's callbacks, not for callers."""
+
+    # Slots, all set in __init__ in one order: Python 3.11 specialises their reads and
+    # writes. With class-level defaults instead, a request took ~10,000 more instructions
+    # (callgrind, -c 64): each miss in the instance falls back to the type's dictionary.
+    __slots__ = (
+        "_chunk_sizes", "_chunked_seen", "_chunks", "_decoder", "_error", "_extra",
+        "_framing", "_framing_fields", "_headers", "_interim", "_keep_alive", "_length",
+        "_llhttp", "_max_head", "_messages", "_no_body", "_raw", "_raw_size", "_reason",
+        "_received", "_repair", "_state", "_stopped", "_upgrade", "complete", "head",
+    )  # fmt: skip
+
+    def __init__(self, method: str, *, upgrade: bool = False, max_head: int = MAX_HEAD_BYTES):
+        self.head: Head | None = None
+        """The final response's head, once it has arrived."""
+        self.complete = False
+        """The response has ended (its body, if any, handed on in full)."""
+        self._no_body = method == "HEAD"
+        self._upgrade = upgrade
+        self._max_head = max_head
+        self._state = _HEAD
+        self._error: httpx.RemoteProtocolError | None = None
+        self._raw: list[bytes] = []  # what arrived while in the head(s), for a repair
+        self._raw_size = 0  # bytes received while in the head(s)
+        self._repair: HeadRepair | None = None
+        self._messages = 0  # messages llhttp began: interim ones, then the final one
+        self._interim = False  # the message being parsed is a 1xx
+        self._stopped = False  # llhttp was stopped right after the final head
+        self._reason = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._framing_fields: list[tuple[bytes, bytes]] = []  # (lowered name, value)
+        self._framing = CLOSE
+        self._keep_alive = False
+        self._extra = False  # bytes arrived after the response ended
+        self._received = 0  # body bytes as framed (before undoing transfer codings)
+        self._length = 0  # the Content-Length, for a body framed by one
+        self._chunks: list[bytes] = []
+        self._decoder: TransferDecoder | None = None
+        self._chunk_sizes: ChunkSizeGuard | None = None
+        self._chunked_seen = False  # llhttp found a chunk, not bytes we would frame otherwise
+        self._llhttp = _DETACHED  # the real one is made when the first bytes arrive
+
+    @property
+    def reusable(self) -> bool:
+        """The response ended, its connection is persistent (RFC 9112 §9.3) and nothing
+        arrived after it: the connection may carry the next request."""
+        return self.complete and self._keep_alive and not self._extra
+
+    def take_body(self) -> list[bytes]:
+        """The body bytes parsed since the last call, in the pieces llhttp gave (transfer
+        codings undone); after an error, those that came before it."""
+        chunks, self._chunks = self._chunks, []
+        return chunks
+
+    def feed(self, data: bytes) -> None:
+        """Parse the next bytes received. Bytes after the response are noted, not parsed.
+        ``data`` is kept until the head has ended: it must not change."""
+        if self._error is not None:
+            raise self._error
+        if not data:  # llhttp would call on_body with b""
+            return
+        state = self._state
+        try:
+            if state == _BODY:
+                self._execute(data)
+            elif state == _DONE:  # line breaks are skipped, as llhttp does between messages
+                self._extra = self._extra or skip_line_breaks(data) < len(data)
+            else:
+                self._feed_head(data)
+        except httpx.RemoteProtocolError as exc:
+            self._error = exc
+            raise
+
+    def feed_eof(self) -> None:
+        """The peer will send nothing more: this ends a close-delimited body (RFC 9112
+        §6.3 item 8) and is an error anywhere else before the response ended."""
+        if self._error is not None:
+            raise self._error
+        if self._state == _BODY:
+            if self._framing == LENGTH:
+                got = f"after {self._received} of {self._length} body bytes"
+                raise self._fail(IncompleteBody(f"the connection closed {got}"))
+            if self._framing == CHUNKED:
+                got = f"inside the chunked body after {self._received} bytes"
+                raise self._fail(IncompleteBody(f"the connection closed {got}"))
+            self._finish()
+        elif self._state != _DONE:
+            if not self._messages and self._repair is None:  # nothing but line breaks, if anything
+                raise self._fail(NoResponse("the connection closed before a response began"))
+            raise self._fail(MalformedResponse("the connection closed inside the response head"))
+        self._extra = True  # nothing can follow on this connection
+
+    # reading the head(s)
+
+    def _feed_head(self, data: bytes) -> None:
+        if self._llhttp is _DETACHED:  # the first bytes
+            self._llhttp = llhttp(self, lenient_headers=False)
+        room = self._max_head - self._raw_size
+        self._raw_size += len(data)
+        if self._repair is not None:
+            self._repair.add(data)
+            self._repaired()
+            return
+        self._raw.append(data)
+        if len(data) <= room:
+            self._execute(data)
+        else:  # let llhttp see no more than the limit until the head has ended
+            self._execute(data[:room])
+            if self._repair is None:  # (a repair took all of data)
+                if self._state == _HEAD:
+                    raise self._fail(head_too_large(self._max_head))
+                self._after_heads(data[room:])
+        if self._stopped and self._repair is None:  # llhttp cannot say where it stopped
+            self._extra = self._extra or bytes_after_heads(b"".join(self._raw), self._messages)
+        if self._state >= _BODY:
+            self._raw = []
+
+    def _repaired(self) -> None:
+        """Parse the heads ``HeadRepair`` hands out, normalised, with a lenient llhttp;
+        then what follows the final one."""
+        assert self._repair is not None
+        rest = self._repair.heads(self._parse_repaired)
+        if rest is not None:
+            self._after_heads(rest)
+
+    def _parse_repaired(self, head: bytes) -> bool:
+        self._execute(head)
+        return self._state >= _BODY
+
+    def _after_heads(self, rest: bytes) -> None:
+        """Parse what followed the final head: its body, or bytes that make the connection
+        unfit (after a response without a body)."""
+        if self._state == _BODY:
+            self._execute(rest)
+        else:
+            self._extra = self._extra or skip_line_breaks(rest) < len(rest)
+
+    def _execute(self, data: bytes) -> None:
+        """Feed llhttp; its exceptions, and those our callbacks raised, become ours."""
+        try:
+            self._llhttp.feed_data(data)
+        except LLHTTP_ERRORS as exc:
+            error: Exception = exc  # handled below, outside the except clause: unchained
+        else:
+            if self._chunk_sizes is not None and self._state == _BODY:
+                try:
+                    self._chunk_sizes.fed(data, self._received)
+                except MalformedResponse as exc:
+                    raise self._fail(exc) from None
+            return
+        if self._error is not None:  # raised by a callback, and swallowed by httptools
+            raise self._error
+        cause = error.__context__
+        if cause is not None and not isinstance(cause, _Stop | httptools.HttpParserError):
+            raise cause  # a bug in a callback: let it show as one
+        if self._state == _DONE:  # llhttp stopped, or refused what came after
+            self._extra = self._extra or not self._stopped
+        elif self._state == _HEAD:  # perhaps a fold or a repeated Content-Length
+            self._state = _REPAIR
+            self._forget_head()
+            self._llhttp = llhttp(self, lenient_headers=True)
+            self._repair = HeadRepair(b"".join(self._raw), self._max_head)
+            self._raw = []
+            self._repaired()
+        else:
+            raise self._fail(MalformedResponse(str(error)))
+
+    # llhttp's callbacks
+
+    def on_message_begin(self) -> None:
+        if self._state == _DONE:  # a second response: our request had one
+            self._extra = True
+            raise _Stop
+        self._messages += 1
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        value = value.rstrip(b" \t")  # llhttp drops the whitespace before, not after
+        self._headers.append((name, value))
+        if len(name) in _FRAMING_NAME_SIZES:
+            self._framing_fields.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        status = self._llhttp.get_status_code()
+        version = _VERSIONS.get(self._llhttp.get_http_version())
+        if version is None:
+            number = self._llhttp.get_http_version()
+            raise self._fail(MalformedResponse(f"HTTP version {number}, not 1.0 or 1.1"))
+        if not 100 <= status <= 599:  # RFC 9110 §15; llhttp takes any three digits
+            raise self._fail(MalformedResponse(f"status {status:03d} outside 100-599"))
+        if b"\x00" in self._reason:  # llhttp lets it through
+            raise self._fail(MalformedResponse("NUL in the reason phrase"))
+        if status < 200 and status != 101:
+            self._interim = True  # RFC 9110 §15.2: skipped; RFC 9112 §6.3: no content
+            return
+        if status == 101 and not self._upgrade:
+            raise self._fail(MalformedResponse("101 Switching Protocols, but no upgrade asked"))
+        self._begin_body(status, version)
+        if self._no_body or status == 101:
+            self._stopped = True  # llhttp would read a body a HEAD response does not have
+            raise _Stop
+
+    def on_chunk_header(self) -> None:
+        if self._state != _BODY or self._framing != CHUNKED:
+            raise self._fail(self._unexpected_content())
+        assert self._chunk_sizes is not None  # made with the chunked framing
+        self._chunk_sizes.began(self._received)
+        self._chunked_seen = True
+
+    def on_chunk_complete(self) -> None:
+        assert self._chunk_sizes is not None  # only after on_chunk_header
+        self._chunk_sizes.ended()
+
+    def on_body(self, body: bytes) -> None:
+        if self._state != _BODY or (self._framing == CHUNKED and not self._chunked_seen):
+            raise self._fail(self._unexpected_content())
+        self._received += len(body)
+        if self._decoder is not None:
+            try:
+                body = self._decoder.decode(body)
+            except MalformedResponse as exc:
+                raise self._fail(exc) from None
+        self._chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._forget_head()
+        elif self._state == _BODY:
+            self._finish()
+
+    def _forget_head(self) -> None:
+        """Start afresh on a head: after an interim response, or to parse again."""
+        self._interim = False
+        self._reason = b""
+        self._headers = []
+        self._framing_fields = []
+
+    # the final head
+
+    def _begin_body(self, status: int, version: bytes) -> None:
+        """Frame the body and decide the connection's persistence (``fields.framing``)."""
+        no_content = self._no_body or status in _NO_CONTENT
+        try:
+            framing = read_framing(self._framing_fields, version, no_content, status == 101)
+        except MalformedResponse as exc:
+            raise self._fail(exc) from None
+        self._framing = framing.kind
+        self._length = framing.length
+        self._keep_alive = framing.persistent
+        if framing.kind == CHUNKED:
+            self._chunk_sizes = ChunkSizeGuard()
+            if framing.codings:
+                self._decoder = TransferDecoder(framing.codings)
+        self.head = Head(version, status, self._reason, self._headers)
+        self._headers = []  # where trailer fields go, unread (RFC 9112 §7.1.2)
+        if framing.kind == NONE:
+            self._done()
+        else:
+            self._state = _BODY
+
+    def _finish(self) -> None:
+        if self._decoder is not None:
+            try:
+                self._decoder.finish()
+            except MalformedResponse as exc:
+                raise self._fail(exc) from None
+        self._done()
+
+    def _done(self) -> None:
+        self._state = _DONE
+        self.complete = True
+        self._llhttp = _DETACHED  # a running llhttp keeps itself alive
+
+    def _fail(self, error: httpx.RemoteProtocolError) -> httpx.RemoteProtocolError:
+        """Remember ``error`` (every later call raises it again) and return it to raise."""
+        self._error = error
+        return error
+
+    def _unexpected_content(self) -> MalformedResponse:
+        """Content llhttp found where we expect none, or framed otherwise than we read the
+        fields (``Transfer-Encoding: chunked,`` is not chunked for llhttp): never guess."""
+        if self._interim:
+            return MalformedResponse("a 1xx response with content")
+        return MalformedResponse("body framing unclear")
