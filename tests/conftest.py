@@ -16,12 +16,16 @@ from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from fetchall.cli import app
 from tests.server import TestServer
 
 FETCHALL = str(Path(sys.executable).with_name("fetchall"))
+
+settings.register_profile("fetchall", deadline=None)
+settings.load_profile("fetchall")  # no test times its examples: a loaded CI machine is slow
 
 
 @pytest.fixture(scope="session")

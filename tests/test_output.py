@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -12,7 +13,7 @@ from fetchall.cli.environment import Environment
 from fetchall.cli.plan import Output, Plan, Selection
 from fetchall.cli.records import record_of
 from fetchall.cli.run import run
-from fetchall.cli.writers import OutputFormat, TextFormat, encoded
+from fetchall.cli.writers import JsonlFormat, OutputFormat, TextFormat
 
 OK = FetchResult(
     Line("a.test", "f:1", Ok("https://a.test")),
@@ -31,14 +32,28 @@ FAILED = FetchResult(
 def test_text_is_coloured_only_when_asked() -> None:
     """Green for ok and red for failures when colour is on; plain text when off."""
     text = TextFormat()
-    first, second = (
-        encoded(text.line(record_of(result)), ok=result is OK, color=True).decode()
-        for result in (OK, FAILED)
-    )
+    first, second = (text.data(record_of(result), color=True).decode() for result in (OK, FAILED))
     assert first.startswith("\x1b[32m")
     assert second.startswith("\x1b[31m")
-    plain = [encoded(text.line(record_of(r)), ok=r is OK, color=False) for r in (OK, FAILED)]
+    plain = [text.data(record_of(result), color=False) for result in (OK, FAILED)]
     assert all(b"\x1b[" not in line for line in plain)
+
+
+def test_only_text_is_ever_coloured() -> None:
+    """JSON lines stay JSON on a terminal: colour applies to text records only."""
+    line = JsonlFormat().data(record_of(OK), color=True)
+    assert line.startswith(b"{")
+    assert line.endswith(b"}\n")
+    assert json.loads(line)["url"] == "a.test"
+
+
+def test_a_record_orjson_refuses_is_written_by_the_standard_library() -> None:
+    """A lone surrogate (which UTF-8 cannot carry) still gives a JSON line, escaped."""
+    record = record_of(FAILED)
+    record["error"] = "bad \udcff byte"
+    line = JsonlFormat().data(record, color=False)
+    assert json.loads(line)["error"] == "bad \udcff byte"
+    assert b"\\udcff" in line
 
 
 def fake_env(*, stdout_isatty: bool, no_color: bool, stdin: bytes = b"") -> Environment:

@@ -69,14 +69,14 @@ def parse_pieces(pieces: list[bytes], method: str, upgrade: bool) -> None:
 methods = st.sampled_from(["GET", "HEAD", "POST"])
 
 
-@settings(max_examples=1500, deadline=1000)
+@settings(max_examples=1500, deadline=None)
 @given(st.binary(max_size=400), methods, st.booleans())
 def test_random_bytes_whole(data: bytes, method: str, upgrade: bool) -> None:
     """Arbitrary bytes raise nothing but the typed errors, and parsing ends."""
     parse_pieces([data], method, upgrade)
 
 
-@settings(max_examples=1500, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.binary(max_size=12)), max_size=30),
     st.lists(st.integers(min_value=0, max_value=400), max_size=6),
@@ -98,7 +98,7 @@ def test_response_like_bytes_in_any_reads(
         assert split.reusable == whole.reusable
 
 
-@settings(max_examples=300, deadline=2000)
+@settings(max_examples=300, deadline=None)
 @given(st.integers(min_value=1, max_value=10**6), st.sampled_from([b"", b"0" * 50]))
 def test_large_numbers(digits: int, prefix: bytes) -> None:
     """A number of any length is an error value, never a crash (Python's int limit)."""

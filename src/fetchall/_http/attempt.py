@@ -14,9 +14,9 @@ from fetchall._http.codings import decoded
 from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
 from fetchall._http.errors import RedirectLimit, RefusedRedirect, classify, speaks_plain_http
 from fetchall._http.redirects import location, send
+from fetchall._http.requests import RequestMaker
 from fetchall._http.retry_after import parse_retry_after
-from fetchall._http.timing import TRACE, Trace
-from fetchall._http.urls import make_url
+from fetchall._http.timing import Trace
 from fetchall._model import BodyWriteError, Err, ErrorKind, FetchError, Ok, Phase, Response, Result
 from fetchall._settings import Settings
 from fetchall._targets import masked
@@ -60,6 +60,7 @@ class _Partial:
     location: str | None = None
     redirects: int = 0
     content_length: int | None = None
+    content_encoding: str | None = None
     http_version: str | None = None
 
     def response(self) -> Response | None:
@@ -94,6 +95,7 @@ class _TooLarge(Exception):
 
 
 async def attempt(
+    requests: RequestMaker,
     client: httpx.AsyncClient,
     url: str,
     settings: Settings,
@@ -102,7 +104,8 @@ async def attempt(
     loop: asyncio.AbstractEventLoop,
     https_assumed: bool = False,
 ) -> Result[Response, FetchError]:
-    """Make one attempt at ``url`` (redirects followed as ``settings`` say), within the
+    """Make one attempt at ``url`` (a request from ``requests``, sent by ``client``, its
+    redirects followed as ``settings`` say), within the
     hard deadline and above the minimum speed the settings give, sending ``settings.body``
     if any: stream and count its body into ``sink`` when the status is below 400 (and
     finish it when whole), and return what happened. ``loop`` is the running loop (asking
@@ -112,7 +115,7 @@ async def attempt(
     body = _NO_BODY if settings.body is None else httpx.ByteStream(settings.body)
     try:
         async with _deadline(loop, settings), _speed_guard(loop, settings, partial):
-            request = _new_request(client, settings.method, url, body, partial.trace)
+            request = requests.new(settings.method, url, body, partial.trace)
             response = await send(client, request, settings, history)
             try:
                 partial.redirects = len(response.history)
@@ -154,10 +157,28 @@ def _take_head(response: httpx.Response, partial: _Partial) -> None:
     that was not followed too)."""
     partial.status = response.status_code
     partial.final_url = str(response.url)
-    partial.content_type = response.headers.get("content-type")
-    partial.content_length = _declared_length(response)
+    fields = _head_fields(response.headers)
+    partial.content_type = fields.get(b"content-type")
+    partial.content_encoding = fields.get(b"content-encoding")
+    partial.content_length = _declared_length(fields.get(b"content-length"))
     partial.location = location(response)
     partial.http_version = response.http_version
+
+
+_HEAD_FIELDS = frozenset({b"content-type", b"content-length", b"content-encoding"})
+"""The fields a record or the body's reading needs, found in one pass over the head."""
+
+
+def _head_fields(headers: httpx.Headers) -> dict[bytes, str]:
+    """The values of ``_HEAD_FIELDS`` in ``headers``, repeated ones joined with ", " as
+    ``Headers.get`` joins them. One pass over httpx's list of fields (a private part of
+    httpx, pinned): each ``Headers.get`` is a pass of its own, 1 us a field."""
+    found: dict[bytes, str] = {}
+    for _, name, value in headers._list:
+        if name in _HEAD_FIELDS:
+            text = _text(value)
+            found[name] = f"{found[name]}, {text}" if name in found else text
+    return found
 
 
 async def _receive(
@@ -173,7 +194,7 @@ async def _receive(
     if response.status_code >= 400:
         sink = None  # an error page is neither saved nor hashed
         partial.retry_after = parse_retry_after(response.headers.get("retry-after"))
-    async for chunk in _body_chunks(response, settings):
+    async for chunk in _body_chunks(response, partial.content_encoding, settings):
         partial.received += len(chunk)
         progress.on_bytes(len(chunk))
         if sink is not None:
@@ -211,40 +232,18 @@ def _speed_guard(
 
 
 _NO_BODY = httpx.ByteStream(b"")
-_EMPTY_BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
-def _new_request(
-    client: httpx.AsyncClient, method: str, url: str, body: httpx.ByteStream, trace: Trace
-) -> httpx.Request:
-    """A request with the client's headers and ``body``, made the way httpx makes a
-    redirect's: given its stream, httpx skips body encoding and rebuilding the headers
-    (99 -> 92 us per URL with a mock transport), and without ``build_request`` there is no
-    merging. So the Host and Content-Length headers httpx would add are added here (the
-    client's headers hold the Content-Length of a body). ``trace`` goes in its extensions
-    twice: for fetchall's transport, and as httpcore's ``trace`` callback."""
-    target = make_url(url)
-    headers = client.headers
-    extra = [] if "Host" in headers else [(b"Host", target.netloc)]
-    if method in _EMPTY_BODY_METHODS and "Content-Length" not in headers:
-        extra.append((b"Content-Length", b"0"))
-    return httpx.Request(
-        method,
-        target,
-        headers=httpx.Headers([*extra, *headers.raw]),
-        stream=body,
-        extensions={"timeout": client.timeout.as_dict(), TRACE: trace, "trace": trace},
-    )
-
-
-def _body_chunks(response: httpx.Response, settings: Settings) -> AsyncIterator[bytes]:
+def _body_chunks(
+    response: httpx.Response, content_encoding: str | None, settings: Settings
+) -> AsyncIterator[bytes]:
     """The body as it arrives, decoded by ``codings`` when it has a Content-Encoding (and
     ``--raw`` does not ask for it as sent). Without one the raw bytes skip any decoder and
     rechunker (10 us a response with httpx's). A body already read (mock transports) can
     only come from httpx's copy, decoded by httpx."""
     if response.is_stream_consumed:
         return response.aiter_bytes()
-    if settings.raw or "content-encoding" not in response.headers:
+    if settings.raw or content_encoding is None:
         return response.aiter_raw()
     codings = response.headers.get_list("content-encoding", split_commas=True)
     return decoded(response.aiter_raw(), codings)
@@ -255,10 +254,17 @@ _MAX_LENGTH_DIGITS = 19
 refuses it, and to the count of bytes received (``int`` refuses more than 4,300 digits)."""
 
 
-def _declared_length(response: httpx.Response) -> int | None:
-    """The Content-Length of ``response`` in bytes; None when absent or not one number of
-    ASCII digits (``str.isdigit`` takes ``²``; httpx joins repeated fields with commas)."""
-    declared = response.headers.get("content-length")
+def _text(value: bytes) -> str:
+    """A field's value as text: UTF-8, or Latin-1 when it is not (as httpx decodes)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _declared_length(declared: str | None) -> int | None:
+    """A Content-Length field's bytes; None when absent or not one number of ASCII digits
+    (``str.isdigit`` takes ``²``; repeated fields come joined with commas)."""
     if declared is None or len(declared) > _MAX_LENGTH_DIGITS:
         return None
     return int(declared) if declared.isascii() and declared.isdigit() else None

@@ -14,6 +14,7 @@ import httpx
 from fetchall._http.attempt import AttemptProgress, BodySink, attempt
 from fetchall._http.codings import ACCEPT_ENCODING
 from fetchall._http.redirects import RedirectingClient
+from fetchall._http.requests import RequestMaker
 from fetchall._http.resolver import Resolver
 from fetchall._http.transport import FastTransport
 from fetchall._http.typed_transport import TypedErrorsTransport
@@ -55,6 +56,7 @@ class HttpClient:
             self._client = _make_client(settings, transport, resolver)
         except (ValueError, ImportError, OSError) as exc:  # bad proxy, missing extra, CA file
             raise SetupError(f"cannot set up the HTTP client: {exc}") from exc
+        self._requests = RequestMaker(self._client)
 
     async def __aenter__(self) -> Self:
         return self
@@ -83,7 +85,9 @@ class HttpClient:
         """One attempt at ``url`` (see ``attempt.attempt``); never raises for anything
         the network or the server does. ``loop`` is the running loop; ``https_assumed``
         says the user gave no scheme (a failure that plain HTTP explains says so)."""
-        return await attempt(self._client, url, self._settings, progress, sink, loop, https_assumed)
+        return await attempt(
+            self._requests, self._client, url, self._settings, progress, sink, loop, https_assumed
+        )
 
 
 def _make_client(

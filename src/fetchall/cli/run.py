@@ -41,7 +41,7 @@ from fetchall.cli.signals import SIGNAL_REASONS, WRITE_GRACE_SECONDS, SignalStop
 from fetchall.cli.stats import Accounting, RunStats
 from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status
 from fetchall.cli.stream import RecordStream
-from fetchall.cli.writers import RecordFormat, ScreenWriter, encoded, record_format
+from fetchall.cli.writers import RecordFormat, ScreenWriter, record_format
 
 
 def run(plan: Plan, env: Environment) -> ExitStatus:
@@ -66,7 +66,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     format_ = record_format(output.format)
     screen = ScreenWriter(format_) if output.shows_progress(env) and env.same_terminal else None
     if screen is None and format_.header is not None:
-        preamble += encoded(format_.header, ok=True, color=False)
+        preamble += (format_.header + "\n").encode("utf-8")
     stats = RunStats(max_host_errors=plan.settings.max_host_errors)
     started = time.perf_counter()
     countable = sources if selection == Selection() else None  # a filter changes the count
@@ -217,7 +217,7 @@ async def _write_records(fetcher: Fetcher, job: _Job, stream: RecordStream) -> N
             if screen is not None:
                 screen.write(record)
                 continue
-            line = encoded(format_.line(record), ok=record["ok"] is True, color=color)
+            line = format_.data(record, color=color)
             if not stream.put(line):
                 await stream.send(line)
 

