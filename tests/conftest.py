@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import socket
@@ -21,6 +22,16 @@ from typer.testing import CliRunner
 
 from fetchall.cli import app
 from tests.server import TestServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _regex_strategies_imported() -> None:
+    """hypothesis imports its regex module at the first from_regex() test, and pytest
+    rewrites it with ast.parse() then; on CPython 3.11.7 that parse can fail with "AST
+    constructor recursion depth mismatch" while another thread compiles
+    (python/cpython#106905), so it is imported before any test starts a thread."""
+    importlib.import_module("hypothesis.strategies._internal.regex")
+
 
 FETCHALL = str(Path(sys.executable).with_name("fetchall"))
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
+
+from tests.threaded import ThreadedServer
 
 After = Literal["keep", "close", "hold"]
 
@@ -28,43 +29,23 @@ class Reply:
     hold: float = 2.0  # seconds a held connection stays open at most
 
 
-class RawServer:
+class RawServer(ThreadedServer):
     """``start()``, then ``url(name)``; ``stop()`` at the end."""
 
+    name = "raw-server"
+
     def __init__(self, replies: dict[str, Reply]) -> None:
+        super().__init__()
         self.replies = replies
         self.ports: dict[str, int] = {}
         self.requests: Counter[str] = Counter()
         self.connections: Counter[str] = Counter()
         self.open: Counter[str] = Counter()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._stopped: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="raw-server", daemon=True)
 
     def url(self, name: str, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.ports[name]}{path}"
 
-    def start(self) -> RawServer:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("raw server did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._stopped is not None:
-            self._loop.call_soon_threadsafe(self._stopped.set)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._main())
-        finally:
-            self._loop.close()
-
-    async def _main(self) -> None:
-        self._stopped = asyncio.Event()
+    async def _listen(self) -> list[asyncio.Server]:
         servers = []
         for name, reply in self.replies.items():
             server = await asyncio.start_server(
@@ -75,14 +56,7 @@ class RawServer:
             )
             self.ports[name] = server.sockets[0].getsockname()[1]
             servers.append(server)
-        self._ready.set()
-        await self._stopped.wait()
-        for server in servers:
-            server.close()
-        tasks = asyncio.all_tasks() - {asyncio.current_task()}
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        return servers
 
     async def _serve(
         self, name: str, reply: Reply, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

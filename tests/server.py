@@ -63,6 +63,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import brotli
 import zstandard
 
+from tests.threaded import ThreadedServer
+
 REASONS = {200: "OK", 302: "Found", 404: "Not Found", 500: "Internal Server Error"}
 ENCODED_TEXT = b"fetchall decodes what it advertises. " * 200
 """The decoded body of every ``/encoded/NAME`` route (7,400 bytes)."""
@@ -90,12 +92,13 @@ ENCODED = {
 """Content-Encoding and body of each ``/encoded/NAME``; ``NAME-cut`` sends half the body."""
 
 
-class TestServer:
-    __test__ = False  # not a test class, despite its name
-
+class TestServer(ThreadedServer):
     """Start with ``start()``, stop with ``stop()``; ``url(path)`` names a route."""
 
+    __test__ = False  # not a test class, despite its name
+
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__()
         self.port = 0
         self.scheme = "https" if ssl_context else "http"
         self.requests: Counter[str] = Counter()
@@ -108,24 +111,9 @@ class TestServer:
         self.connections = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._stopped: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._serve, name="test-server", daemon=True)
 
     def url(self, path: str) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}{path}"
-
-    def start(self) -> TestServer:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("test server did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._stopped is not None:
-            self._loop.call_soon_threadsafe(self._stopped.set)
-        self._thread.join(10)
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -136,27 +124,12 @@ class TestServer:
             self.exchanges.clear()
             self.peak_in_flight = self.in_flight
 
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._main())
-        finally:
-            self._loop.close()
-
-    async def _main(self) -> None:
-        self._stopped = asyncio.Event()
+    async def _listen(self) -> list[asyncio.Server]:
         server = await asyncio.start_server(
             self._connection, "127.0.0.1", 0, backlog=1024, ssl=self._ssl
         )
         self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        async with server:
-            await self._stopped.wait()
-            server.close()
-            connections = asyncio.all_tasks() - {asyncio.current_task()}
-            for task in connections:
-                task.cancel()
-            await asyncio.gather(*connections, return_exceptions=True)
+        return [server]
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:

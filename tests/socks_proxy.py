@@ -7,53 +7,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import threading
+
+from tests.threaded import ThreadedServer
 
 
-class SocksProxy:
+class SocksProxy(ThreadedServer):
     """Start with ``start()``, stop with ``stop()``; ``url`` is its ``socks5://`` URL."""
 
+    name = "socks-proxy"
+
     def __init__(self) -> None:
+        super().__init__()
         self.port = 0
         self.connects: list[tuple[str, int]] = []
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._stopped: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._serve, name="socks-proxy", daemon=True)
 
     @property
     def url(self) -> str:
         return f"socks5://127.0.0.1:{self.port}"
 
-    def start(self) -> SocksProxy:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("SOCKS proxy did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._stopped is not None:
-            self._loop.call_soon_threadsafe(self._stopped.set)
-        self._thread.join(10)
-
-    def _serve(self) -> None:
-        try:
-            self._loop.run_until_complete(self._main())
-        finally:
-            self._loop.close()
-
-    async def _main(self) -> None:
-        self._stopped = asyncio.Event()
+    async def _listen(self) -> list[asyncio.Server]:
         server = await asyncio.start_server(self._client, "127.0.0.1", 0)
         self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        async with server:
-            await self._stopped.wait()
-            server.close()
-            tasks = asyncio.all_tasks() - {asyncio.current_task()}
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        return [server]
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
