@@ -12,11 +12,14 @@ tool runs in a mount namespace of its own with a resolv.conf naming that server
 (names.py says how and why). R1-R4 need root for `unshare -m -n`; where it is not
 permitted they are skipped with a note.
 
-Run it with the Python of fetchall's virtual environment with the dev extra (it runs the
-`fetchall` beside that Python, httpx for the naive script, dnslib for the DNS server and
-trustme for the CA). As root it installs what is missing with apt-get (nginx, its echo
-module, aria2, wget2, GNU time, iproute2), and missing Python packages of the dev extra
-with pip when run from a virtual environment. It starts its own nginx on 127.0.0.1 (one
+Run it with the Python of a virtual environment where fetchall is installed as users
+install it (`pip install .`; it runs the `fetchall` beside that Python and httpx for the
+naive script). Not the dev environment: its import-linter brings click, and where click is
+importable httpx imports its own command-line client (click, pygments, rich.syntax) at
+every start, +185 million instructions (callgrind), which no user install pays; the suite
+warns when click is there. As root it installs what is missing with apt-get (nginx, its
+echo module, aria2, wget2, GNU time, iproute2), and dnslib (the DNS server) and trustme
+(the CA) with pip when run from a virtual environment. It starts its own nginx on 127.0.0.1 (one
 worker, no access log) and stops it by its PID at the end. Only loopback is ever
 contacted, and every loop is bounded. A run of every scenario at full size writes
 benchmarks/RESULTS.md; a `--quick` or `--only` run prints its report (and writes it
@@ -58,6 +61,10 @@ PACKAGES = {
 }
 NAMED_PACKAGES = {"ip": "iproute2", "nsenter": "util-linux", "cmp": "diffutils"}
 NAMED_MODULES = ("dnslib", "trustme")
+CLICK_WARNING = (
+    "note: click is installed here, so httpx imports its command-line client at every"
+    " fetchall start (about +0.1 s a run); measure in a venv with only `pip install .`"
+)
 NAMED_TOOLS = ("fetchall", "curl", "aria2c")
 SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "R1", "R2", "R3", "R4")
 ECHO_MODULE = "libnginx-mod-http-echo"
@@ -106,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"R1-R4 skipped: {skipped}", file=sys.stderr, flush=True)
         scenarios = [scenario for scenario in scenarios if not scenario.names]
     ensure_tools(scenarios, one_host=bool(only & {"S1", "S2", "S3", "S4", "S6"}))
+    if importlib.util.find_spec("click") is not None:
+        print(CLICK_WARNING, file=sys.stderr, flush=True)
     table = Table(skipped=skipped)
     with tempfile.TemporaryDirectory(prefix="fetchall-bench-") as work:
         root = Path(work)
@@ -279,7 +288,7 @@ def ensure_modules(modules: Sequence[str]) -> None:
     if not missing:
         return
     if sys.prefix == sys.base_prefix:
-        sys.exit(f"missing: {' '.join(missing)}; pip install -e '.[dev]' in a virtual environment")
+        sys.exit(f"missing: {' '.join(missing)}; pip install them in a virtual environment")
     pyproject = tomllib.loads((HERE.parent / "pyproject.toml").read_text())
     extras = pyproject["project"]["optional-dependencies"].values()
     wanted = {
