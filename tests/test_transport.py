@@ -4,6 +4,7 @@ the edges of the protocol. (Every robustness test also runs on it and on httpx's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -261,3 +262,18 @@ async def test_bytes_on_an_idle_connection_close_it() -> None:
     connection.data_received(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
     assert socket.aborted
     assert not connection.reusable
+
+
+async def test_a_socket_closed_after_its_waiter_was_cancelled_raises_nothing() -> None:
+    """A run stopping (``| head -1``, a full disk) cancels ``wait_lost()``; the loop's
+    ``connection_lost`` afterwards must not raise InvalidStateError into the loop's
+    exception handler (which printed a traceback on stderr)."""
+    connection, socket = connected()
+    connection.close()
+    waiter = asyncio.ensure_future(connection.wait_lost())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiter
+    connection.connection_lost(None)
+    assert socket.aborted

@@ -85,7 +85,8 @@ class Connection(asyncio.Protocol):
         self._sockets.count -= 1
         if self._lost is None:
             self._lost = self._loop.create_future()
-        self._lost.set_result(None)
+        if not self._lost.done():  # a wait_lost() cancelled by a stopping run cancels it
+            self._lost.set_result(None)
         self._end(exc)
 
     # used by the transport
