@@ -13,6 +13,7 @@ from typing import Protocol
 
 import orjson
 
+from fetchall.cli.escaping import printable
 from fetchall.cli.records import FIELDS, Record
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -94,7 +95,8 @@ class TextFormat:
     """One aligned line per record for people: status (``skip`` for a file already saved,
     ``---`` when no response arrived), bytes, seconds, URL, then what else happened: the
     attempts when more than one, ``→ path`` when saved, the start of the SHA-256 when asked,
-    and ``[error_kind] error`` for a failure."""
+    and ``[error_kind] error`` for a failure; ``printable``, since the URL, the path and the
+    error may hold a file's or a server's control characters."""
 
     header = None
 
@@ -111,7 +113,7 @@ class TextFormat:
             text += f"  sha256 {record['sha256'][:SHA256_SHOWN]}"
         if record["error"] is not None:
             text += f"  [{record['error_kind']}] {record['error']}"
-        return text
+        return printable(text)
 
     def data(self, record: Record, *, color: bool) -> bytes:
         """The record's line, green for ok and red for failed when ``color``."""
