@@ -1,10 +1,12 @@
 """Terminal controls from an input file or a server never reach people's terminal: text
 records, the summary, messages on stderr and the live display show them escaped (``\\xNN``,
 ``\\uNNNN``), and rich markup in data is shown as it is; JSON lines and CSV keep the exact
-values."""
+values, and CSV stays parsable."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import subprocess
@@ -109,6 +111,20 @@ def test_jsonl_keeps_the_exact_values(hostile: RawServer, tmp_path: Path) -> Non
     assert sorted(records) == sorted([hostile.url("reason", LINE_TAIL), hostile.url("reason")])
     assert records[hostile.url("reason")]["error"] == f"HTTP 404 {REASON}"
     assert records[hostile.url("reason")]["content_type"] == "text/\x1b[31mhtml"
+
+
+def test_csv_keeps_the_exact_values_and_stays_parsable(hostile: RawServer, tmp_path: Path) -> None:
+    """A carriage return inside a line, and controls from the server: each record is one
+    row of the exact values (a cell holding a line end quoted); formulas still neutralised."""
+    urls = [hostile.url("reason", "/a\rb"), hostile.url("reason", LINE_TAIL), hostile.url("reason")]
+    path = tmp_path / "urls.txt"
+    path.write_bytes("".join(f"{url}\n" for url in urls).encode() + b"=1+2\n")
+    result = run_fetchall("--format", "csv", str(path))
+    rows = list(csv.DictReader(io.StringIO(result.stdout.decode(), newline="")))
+    by_url = {row["url"]: row for row in rows}
+    assert sorted(by_url) == sorted([*urls, "'=1+2"])
+    assert len(rows) == 4
+    assert by_url[urls[2]]["error"] == f"HTTP 404 {REASON}"
 
 
 def test_messages_on_stderr_escape_controls(tmp_path: Path) -> None:

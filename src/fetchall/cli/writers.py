@@ -68,11 +68,14 @@ class JsonlFormat:
 
 
 class CsvFormat:
-    """A header line, then one row per record; formula-like cells are neutralised."""
+    """A header line, then one row per record; formula-like cells are neutralised. Cells
+    keep their exact text: one holding a line end (CR or LF) is quoted, as RFC 4180 says."""
 
     def __init__(self) -> None:
         self._scratch = io.StringIO()
-        self._rows = csv.writer(self._scratch, lineterminator="")
+        # The csv module quotes a cell holding a character of the line terminator (or of
+        # the delimiter or quote): "\r\n" makes it quote both line ends; it is cut off below.
+        self._rows = csv.writer(self._scratch, lineterminator="\r\n")
         self.header: str | None = self._row(FIELDS)
 
     def line(self, record: Record) -> str:
@@ -85,7 +88,7 @@ class CsvFormat:
 
     def _row(self, cells: tuple[str, ...]) -> str:
         self._rows.writerow(cells)
-        text = self._scratch.getvalue()
+        text = self._scratch.getvalue()[:-2]
         self._scratch.seek(0)
         self._scratch.truncate()
         return text
