@@ -6,7 +6,8 @@ run's ``Settings`` and plan (``plan``, ``options``), the wiring of one run (``ru
 signals (``signals``), process housekeeping (``process``), exit statuses (``status``), the
 records on stdout (``records``, ``writers``, ``stream``), and everything people read on
 stderr: the live display (``progress``, ``display``), the summary (``stats``, ``summary``)
-and the console (``console``, ``units``). The event loop is chosen here (``event_loop``).
+and the console (``console``, ``units``, ``escaping``). The event loop is chosen here
+(``event_loop``).
 
 Imports the engine, the input package, the settings and the shared values; the engine
 never imports this package.

@@ -232,6 +232,7 @@ def command(
 ) -> None:
     """Fetch every URL in the SOURCE lists."""
     from fetchall.cli.environment import Environment
+    from fetchall.cli.escaping import printable
     from fetchall.cli.plan import Options, UsageError, make_plan
     from fetchall.cli.run import run
 
@@ -253,7 +254,7 @@ def command(
     try:
         plan = make_plan(options, env)
     except UsageError as exc:
-        raise typer.BadParameter(str(exc), param_hint=exc.param) from exc
+        raise typer.BadParameter(printable(str(exc)), param_hint=exc.param) from exc
     raise typer.Exit(run(plan, env))
 
 

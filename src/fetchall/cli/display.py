@@ -16,6 +16,7 @@ from rich.text import Text
 
 from fetchall._model import Phase
 from fetchall._targets import masked
+from fetchall.cli.escaping import printable
 from fetchall.cli.progress import FailureLine, ProgressState, RowView, Snapshot
 from fetchall.cli.units import human_bytes, human_duration, shorten
 from fetchall.cli.writers import ScreenWriter
@@ -51,8 +52,8 @@ def render_live(snapshot: Snapshot, width: int, height: int) -> RenderableType:
 
 def _row(row: RowView, width: int) -> Text:
     """Status, then the transfer figures (before the response head: what the request is
-    doing; or the wait before a retry), then the URL. A row waiting to retry keeps the
-    status of the attempt that failed."""
+    doing; or the wait before a retry), then the URL (``printable``). A row waiting to retry
+    keeps the status of the attempt that failed."""
     status = "···" if row.status is None else str(row.status)
     style = "dim" if row.status is None else "green" if row.status < 400 else "red"
     doing = None if row.status is not None else _PHASE_WORDS.get(row.phase)
@@ -72,20 +73,22 @@ def _row(row: RowView, width: int) -> Text:
     text.append(fields, style="yellow" if row.retry_in is not None else "")
     text.append("  ")
     text.append(attempt, style="yellow")
-    text.append(shorten(masked(row.url), room))
+    text.append(shorten(printable(masked(row.url)), room))
     return text
 
 
 def _failure_line(failure: FailureLine, width: int) -> Text:
     """``label URL  message`` in ``width`` columns: the URL shortened in the middle so
-    that the message keeps at least half the room, then the message cut at its end."""
-    message = " ".join(failure.message.split())
-    room = max(1, width - len(failure.label) - 1)
-    url = failure.url
+    that the message keeps at least half the room, then the message cut at its end; all
+    ``printable`` (the URL and the message may hold a file's or a server's controls)."""
+    message = printable(" ".join(failure.message.split()))
+    label = printable(failure.label)
+    room = max(1, width - len(label) - 1)
+    url = printable(failure.url)
     if len(url) + 2 + len(message) > room:
         url = shorten(url, max(room - 2 - len(message), min(len(url), room // 2)))
     text = Text(no_wrap=True, overflow="ellipsis", style="red")
-    text.append(f"{failure.label} {url}  ")
+    text.append(f"{label} {url}  ")
     text.append(message, style="dim")
     return text
 

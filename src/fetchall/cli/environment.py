@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
+from fetchall.cli.escaping import printable
+
 
 @dataclass(frozen=True, slots=True)
 class Environment:
@@ -50,9 +52,9 @@ def _one_device(first: int, second: int) -> bool:
 def say(env: Environment, message: str) -> None:
     """One line for people on stderr: ``fetchall: message`` (an error, or a warning that
     ``--quiet`` has not hidden; dropped when stderr itself cannot be written: a full disk
-    under ``2>&1``)."""
+    under ``2>&1``). The message is made ``printable``: it may quote a server or a file."""
     try:
-        env.stderr.write(f"fetchall: {message}\n")
+        env.stderr.write(f"fetchall: {printable(message)}\n")
         env.stderr.flush()
     except OSError:
         pass

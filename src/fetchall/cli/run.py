@@ -32,6 +32,7 @@ from fetchall.cli.accounting import account_for
 from fetchall.cli.console import stderr_console
 from fetchall.cli.descriptors import has_a_reader, raw_writer
 from fetchall.cli.environment import Environment, say
+from fetchall.cli.escaping import printable_lines
 from fetchall.cli.event_loop import loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
 from fetchall.cli.process import fit_open_files, fresh_line, settle_stderr, silence_stdout
@@ -146,7 +147,7 @@ def _run_loop(job: _Job) -> Ending:
         return Ending(failure=Failure.USAGE)
     except Exception as exc:
         if job.plan.output.debug:
-            traceback.print_exc(file=env.stderr)
+            _print_traceback(exc, env)
         say(env, f"internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)")
         return Ending(failure=Failure.INTERNAL)
     return _ending(written, env)
@@ -226,8 +227,13 @@ def _show_bug(result: FetchResult, env: Environment) -> None:
     """The traceback of a line's internal error (a bug), on stderr."""
     if isinstance(result.outcome, Err) and result.outcome.error.exception is not None:
         say(env, f"traceback of the internal error of {masked(result.line.text)}:")
-        traceback.print_exception(result.outcome.error.exception, file=env.stderr)
-        env.stderr.flush()
+        _print_traceback(result.outcome.error.exception, env)
+
+
+def _print_traceback(exc: BaseException, env: Environment) -> None:
+    """``exc``'s traceback on stderr, ``printable`` (its message may quote a server)."""
+    env.stderr.write(printable_lines("".join(traceback.format_exception(exc))))
+    env.stderr.flush()
 
 
 def _read_resume(path: str | None, env: Environment, *, quiet: bool) -> ResumeState | None:

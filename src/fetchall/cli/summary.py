@@ -11,6 +11,7 @@ from rich.text import Text
 
 from fetchall._model import ErrorKind
 from fetchall._targets import masked
+from fetchall.cli.escaping import printable
 from fetchall.cli.stats import Accounting, Failure, RunStats
 from fetchall.cli.units import human_bytes, human_latency, shorten
 
@@ -67,8 +68,8 @@ def _title(stats: RunStats, wall_seconds: float, stop: str | None) -> Text:
 
 def _stopped_after(failure: Failure, width: int) -> Text:
     """Which line's failure stopped the run."""
-    head = f"stopped after the failure of {failure.source} ({failure.kind}): "
-    return Text.assemble(head, shorten(masked(failure.url), max(10, width - len(head))))
+    head = f"stopped after the failure of {printable(failure.source)} ({failure.kind}): "
+    return Text.assemble(head, _url(failure.url, max(10, width - len(head))))
 
 
 def _not_tried(stats: RunStats) -> Text:
@@ -166,7 +167,7 @@ def _slowest(stats: RunStats, width: int) -> Table:
     table.add_column("seconds", justify="right", no_wrap=True)
     table.add_column("URL", no_wrap=True)
     for elapsed, url in sorted(stats.slowest, reverse=True):
-        table.add_row(f"{elapsed:.3f}", shorten(masked(url), max(10, width - 12)))
+        table.add_row(f"{elapsed:.3f}", Text(_url(url, max(10, width - 12))))
     return table
 
 
@@ -175,7 +176,12 @@ def _failures(stats: RunStats, width: int) -> Table:
     table.add_column("kind", no_wrap=True, style="red")
     table.add_column("URL and error", overflow="fold")
     for failure in stats.first_failures:
-        table.add_row(
-            failure.kind, f"{shorten(masked(failure.url), max(10, width - 22))}\n{failure.message}"
-        )
+        url = _url(failure.url, max(10, width - 22))
+        table.add_row(failure.kind, Text(f"{url}\n{printable(masked(failure.message))}"))
     return table
+
+
+def _url(url: str, width: int) -> str:
+    """``url`` as people see it: its password masked, ``printable``, at most ``width``
+    characters. A Text of it, never markup: ``[bold]`` in a URL is shown as it is."""
+    return shorten(printable(masked(url)), width)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import orjson
 
+from fetchall.cli.escaping import printable
 from fetchall.cli.records import FIELDS, Record
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -67,11 +68,14 @@ class JsonlFormat:
 
 
 class CsvFormat:
-    """A header line, then one row per record; formula-like cells are neutralised."""
+    """A header line, then one row per record; formula-like cells are neutralised. Cells
+    keep their exact text: one holding a line end (CR or LF) is quoted, as RFC 4180 says."""
 
     def __init__(self) -> None:
         self._scratch = io.StringIO()
-        self._rows = csv.writer(self._scratch, lineterminator="")
+        # The csv module quotes a cell holding a character of the line terminator (or of
+        # the delimiter or quote): "\r\n" makes it quote both line ends; it is cut off below.
+        self._rows = csv.writer(self._scratch, lineterminator="\r\n")
         self.header: str | None = self._row(FIELDS)
 
     def line(self, record: Record) -> str:
@@ -84,7 +88,7 @@ class CsvFormat:
 
     def _row(self, cells: tuple[str, ...]) -> str:
         self._rows.writerow(cells)
-        text = self._scratch.getvalue()
+        text = self._scratch.getvalue()[:-2]
         self._scratch.seek(0)
         self._scratch.truncate()
         return text
@@ -94,7 +98,8 @@ class TextFormat:
     """One aligned line per record for people: status (``skip`` for a file already saved,
     ``---`` when no response arrived), bytes, seconds, URL, then what else happened: the
     attempts when more than one, ``→ path`` when saved, the start of the SHA-256 when asked,
-    and ``[error_kind] error`` for a failure."""
+    and ``[error_kind] error`` for a failure; ``printable``, since the URL, the path and the
+    error may hold a file's or a server's control characters."""
 
     header = None
 
@@ -111,7 +116,7 @@ class TextFormat:
             text += f"  sha256 {record['sha256'][:SHA256_SHOWN]}"
         if record["error"] is not None:
             text += f"  [{record['error_kind']}] {record['error']}"
-        return text
+        return printable(text)
 
     def data(self, record: Record, *, color: bool) -> bytes:
         """The record's line, green for ok and red for failed when ``color``."""
