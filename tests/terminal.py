@@ -8,10 +8,12 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import termios
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyte
@@ -36,10 +38,17 @@ class Seen:
 
 
 def run_on_terminal(
-    *args: str, columns: int = 80, rows: int = 24, stdout_too: bool = True, timeout: float = 60
+    *args: str,
+    columns: int = 80,
+    rows: int = 24,
+    stdout_too: bool = True,
+    timeout: float = 60,
+    interrupt_after: Callable[[bytes], bool] | None = None,
 ) -> Seen:
     """Run ``fetchall args`` with stderr (and stdout, unless ``stdout_too`` is False) on one
-    pseudo-terminal of the given size; stdin is /dev/null. Fails on expiry of ``timeout``."""
+    pseudo-terminal of the given size; stdin is /dev/null. With ``interrupt_after``, send
+    SIGINT (as Ctrl-C does) once it says yes to the bytes written so far. Fails on expiry
+    of ``timeout``."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(rows)}
@@ -52,15 +61,29 @@ def run_on_terminal(
         env=env,
     ) as process:
         os.close(terminal)
-        raw = _read_until_closed(controller, time.monotonic() + timeout)
+        interrupt = None
+        if interrupt_after is not None:
+            condition = interrupt_after
+
+            def interrupt(raw: bytes) -> bool:
+                if not condition(raw):
+                    return False
+                process.send_signal(signal.SIGINT)
+                return True
+
+        raw = _read_until_closed(controller, time.monotonic() + timeout, interrupt)
         process.wait(timeout=5)
     os.close(controller)
     return Seen(process.returncode, _replay(raw, columns, rows), columns, raw)
 
 
-def _read_until_closed(controller: int, deadline: float) -> bytes:
+def _read_until_closed(
+    controller: int, deadline: float, interrupt: Callable[[bytes], bool] | None = None
+) -> bytes:
     raw = b""
     while True:
+        if interrupt is not None and interrupt(raw):
+            interrupt = None
         left = deadline - time.monotonic()
         assert left > 0, "fetchall did not end in time"
         ready, _, _ = select.select([controller], [], [], left)

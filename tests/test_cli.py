@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import shlex
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from fetchall import __version__
 from fetchall.cli.records import FIELDS
-from tests.conftest import invoke, jsonl, run_fetchall
+from tests.conftest import FETCHALL, invoke, jsonl, run_fetchall
 from tests.server import TestServer
 
 
@@ -314,3 +316,42 @@ def test_shell_completion_is_offered() -> None:
     result = run_fetchall("--show-completion", "bash")
     assert result.returncode == 0
     assert b"_fetchall_completion" in result.stdout
+
+
+def test_the_summary_has_no_trailing_spaces_off_a_terminal(server: TestServer, url_file) -> None:
+    """Off a terminal (a file, a pipe, CI logs) no summary line ends in spaces; rich pads
+    its table rows to the width."""
+    result = run_fetchall(
+        "-c", "2", str(url_file(server.url("/bytes/3"), server.url("/status/404")))
+    )
+    summary = result.stderr.decode()
+    assert summary.startswith("done: 2 URLs"), summary
+    assert "slowest" in summary
+    assert [line for line in summary.splitlines() if line != line.rstrip()] == []
+
+
+@pytest.mark.parametrize(
+    "source", ["https://example.com/", "http://x/?a=1&b=2", "example.com:8080/page"]
+)
+def test_a_url_given_as_source_gets_a_hint(source: str, tmp_path: Path) -> None:
+    """SOURCE is a list file; one that does not exist and looks like a URL gets a hint on
+    how to fetch one URL; the exit status stays 2 and nothing is fetched."""
+    result = subprocess.run(
+        [FETCHALL, source], capture_output=True, cwd=tmp_path, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert result.stdout == b""
+    quoted = shlex.quote(source)
+    assert result.stderr.decode() == (
+        f"fetchall: cannot read {source}: No such file or directory "
+        f"(SOURCE is a file of URLs; for one URL: echo {quoted} | fetchall -)\n"
+    )
+
+
+def test_a_missing_list_file_gets_no_url_hint(tmp_path: Path) -> None:
+    """A missing SOURCE that does not look like a URL: the plain message."""
+    result = subprocess.run(
+        [FETCHALL, "urls.txt"], capture_output=True, cwd=tmp_path, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr == b"fetchall: cannot read urls.txt: No such file or directory\n"

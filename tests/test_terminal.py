@@ -38,3 +38,36 @@ def test_records_and_the_live_display_share_one_screen(
     for marker in markers:
         assert records.count(marker) == 1, (marker, seen.lines)
     assert not [line for line in seen.lines if LIVE_FRAME.search(line)], seen.lines
+
+
+LIVE_ROW = re.compile(r"^(···|\d{3}) +(resolving|connecting|TLS|waiting|[\d.]+ \S?B)\b")
+"""A row of the live table: a request in flight."""
+NOTICE = "fetchall: interrupted: cancelling the requests in flight"
+
+
+@pytest.mark.parametrize("stdout_too", [True, False], ids=["records-on-screen", "redirected"])
+def test_ctrl_c_leaves_the_notice_on_its_own_line_and_no_live_row(
+    server: TestServer, tmp_path: Path, stdout_too: bool
+) -> None:
+    """Ctrl-C with the live display up (stdout on the same terminal or not): the notice is
+    printed once, above the live area on a line of its own, the live area is removed as at
+    a normal end, and the summary follows."""
+    path = tmp_path / "urls.txt"
+    fast = [server.url(f"/bytes/{i}?m=fast{i:02d}x") for i in range(6)]
+    slow = [server.url(f"/stall/{i}") for i in range(20)]
+    path.write_text("".join(f"{url}\n" for url in fast + slow))
+
+    def some_records_and_stalled_rows_shown(raw: bytes) -> bool:
+        return b"stall/" in raw and (raw.count(b"=fast") >= 6 or not stdout_too)
+
+    seen = run_on_terminal(
+        "-c", "8", "-r", "0", str(path), columns=80, stdout_too=stdout_too,
+        interrupt_after=some_records_and_stalled_rows_shown,
+    )  # fmt: skip
+    assert seen.returncode == 130, seen.lines
+    assert seen.lines.count(NOTICE) == 1, seen.lines
+    assert sum(line.count("interrupted: cancelling") for line in seen.lines) == 1, seen.lines
+    assert not [line for line in seen.lines if LIVE_ROW.search(line)], seen.lines
+    frames = [line for line in seen.lines if LIVE_FRAME.search(line) and line != NOTICE]
+    assert not frames, seen.lines
+    assert any(line.startswith("interrupted after") for line in seen.lines), seen.lines

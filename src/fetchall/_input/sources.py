@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shlex
 import stat
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -16,6 +18,8 @@ from fetchall._input.lines import LineSplitter, is_skipped, parse_line
 from fetchall._model import Line
 
 STDIN = "-"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+"""RFC 3986's ``scheme ":"`` at the start of a name (two letters at least: not a drive)."""
 CHUNK_BYTES = 64 * 1024
 
 
@@ -31,17 +35,31 @@ class Source:
     stream: BinaryIO
 
 
-def open_sources(names: Sequence[str], stdin: BinaryIO) -> list[Source]:
-    """Open every SOURCE up front, so an unreadable one stops the run before any fetch."""
+def open_sources(names: Sequence[str], stdin: BinaryIO | None) -> list[Source]:
+    """Open every SOURCE up front, so an unreadable one stops the run before any fetch;
+    ``stdin`` is None when the process has none (started with it closed, ``<&-``)."""
     sources: list[Source] = []
+    if stdin is None and STDIN in names:
+        raise SourceError("cannot read stdin: it is closed (name a SOURCE file)")
     try:
         for name in names:
-            stream = stdin if name == STDIN else open(name, "rb")  # noqa: SIM115 - see close_sources
+            stream = stdin if name == STDIN and stdin is not None else open(name, "rb")  # noqa: SIM115 - see close_sources
             sources.append(Source(name, stream))
     except OSError as exc:
         close_sources(sources)
-        raise SourceError(f"cannot read {exc.filename or name}: {exc.strerror or exc}") from exc
+        message = f"cannot read {exc.filename or name}: {exc.strerror or exc}"
+        if isinstance(exc, FileNotFoundError) and _looks_like_a_url(name):
+            message += (
+                f" (SOURCE is a file of URLs; for one URL: echo {shlex.quote(name)} | fetchall -)"
+            )
+        raise SourceError(message) from exc
     return sources
+
+
+def _looks_like_a_url(name: str) -> bool:
+    """Whether a SOURCE name looks like a URL given where a list file was meant: it holds
+    ``://`` or starts with a scheme and a colon (RFC 3986's ``scheme ":"``)."""
+    return "://" in name or _SCHEME.match(name) is not None
 
 
 def close_sources(sources: Sequence[Source]) -> None:

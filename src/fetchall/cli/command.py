@@ -89,7 +89,9 @@ FormatOption = Annotated[FormatChoice, _output(
     "--format", help="Record format on stdout (json is jsonl).")]
 Json = Annotated[bool, _output("--json", help="Short for --format jsonl.")]
 Quiet = Annotated[bool, _output(
-    "-q", "--quiet", help="No text records and no summary (jsonl and csv still written).")]
+    "-q", "--quiet",
+    help="No live display, no summary, no warnings (errors are still said); records are "
+    "written in every format, text included.")]
 NoColor = Annotated[bool, _output("--no-color", help="No colour (as NO_COLOR=1).")]
 Progress = Annotated[bool | None, _output(
     "--progress/--no-progress", show_default=False,

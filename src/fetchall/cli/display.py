@@ -16,6 +16,7 @@ from rich.text import Text
 
 from fetchall._model import Phase
 from fetchall._targets import masked
+from fetchall.cli.environment import MessageRoute
 from fetchall.cli.escaping import printable
 from fetchall.cli.progress import FailureLine, ProgressState, RowView, Snapshot
 from fetchall.cli.units import human_bytes, human_duration, shorten
@@ -141,11 +142,16 @@ def _eta(snapshot: Snapshot) -> float | None:
 
 @asynccontextmanager
 async def live_display(
-    console: Console, state: ProgressState, records: ScreenWriter | None = None
+    console: Console,
+    state: ProgressState,
+    records: ScreenWriter | None = None,
+    messages: MessageRoute | None = None,
 ) -> AsyncIterator[None]:
     """Show the live display while the body runs; it vanishes when the body ends. With
     ``records``, their lines are printed above it (and the failures are not, since the
-    records already show them)."""
+    records already show them). With ``messages``, people's messages (``say``: a signal's
+    notice, a warning) are printed above it too, at once, while it is up: text written
+    past rich's console would land inside the live area and leave its rows behind."""
 
     def renderable() -> RenderableType:
         width, height = console.size
@@ -160,14 +166,25 @@ async def live_display(
         redirect_stderr=False,
     )
     above = _Above(live.console, state, records)
-    with live:
-        ticker = asyncio.create_task(_tick(live, above))
-        try:
-            yield
-        finally:
-            ticker.cancel()
-            await asyncio.gather(ticker, return_exceptions=True)
-            above.print()
+
+    def print_message(text: str) -> None:
+        above.print()  # the records that came before it
+        live.console.print(Text(text.removesuffix("\n")), soft_wrap=True)
+
+    try:
+        with live:
+            if messages is not None:
+                messages.above = print_message
+            ticker = asyncio.create_task(_tick(live, above))
+            try:
+                yield
+            finally:
+                ticker.cancel()
+                await asyncio.gather(ticker, return_exceptions=True)
+                above.print()
+    finally:
+        if messages is not None:
+            messages.above = None
 
 
 async def _tick(live: Live, above: _Above) -> None:

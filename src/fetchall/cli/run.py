@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 import time
 import traceback
@@ -31,7 +32,7 @@ from fetchall._targets import masked
 from fetchall.cli.accounting import account_for
 from fetchall.cli.console import stderr_console
 from fetchall.cli.descriptors import has_a_reader, raw_writer
-from fetchall.cli.environment import Environment, say
+from fetchall.cli.environment import Environment, say, tell
 from fetchall.cli.escaping import printable_lines
 from fetchall.cli.event_loop import loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
@@ -54,6 +55,10 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     except SourceError as exc:
         say(env, str(exc))
         return ExitStatus.USAGE
+    if env.stdout_closed:  # every record would be lost: fetch nothing
+        close_sources(sources)
+        say(env, "cannot write the records to stdout: it is closed")
+        return ExitStatus.FAILED
     preamble = b"" if selection.resume is None else fresh_line(selection.resume, env)
     counts = LineCounts()
     lines = select_lines(
@@ -231,9 +236,8 @@ def _show_bug(result: FetchResult, env: Environment) -> None:
 
 
 def _print_traceback(exc: BaseException, env: Environment) -> None:
-    """``exc``'s traceback on stderr, ``printable`` (its message may quote a server)."""
-    env.stderr.write(printable_lines("".join(traceback.format_exception(exc))))
-    env.stderr.flush()
+    """``exc``'s traceback for people, ``printable`` (its message may quote a server)."""
+    tell(env, printable_lines("".join(traceback.format_exception(exc))))
 
 
 def _read_resume(path: str | None, env: Environment, *, quiet: bool) -> ResumeState | None:
@@ -278,7 +282,11 @@ def _display(
         return contextlib.nullcontext()
     from fetchall.cli.display import live_display
 
-    return live_display(stderr_console(output, env), progress, screen)
+    return live_display(stderr_console(output, env), progress, screen, env.route)
+
+
+_TRAILING_SPACES = re.compile(r"[ ]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+"""Spaces at a line's end (before any closing escape codes, with ``--progress``)."""
 
 
 def _print_summary(
@@ -293,4 +301,10 @@ def _print_summary(
 
     console = stderr_console(output, env)
     summary = render_summary(stats, wall, lines=lines, unwritten=unwritten, width=console.width)
-    console.print(summary)
+    if env.stderr_isatty:
+        console.print(summary)
+        return
+    with console.capture() as captured:  # rich pads table rows to the width
+        console.print(summary)
+    env.stderr.write(_TRAILING_SPACES.sub(r"\1", captured.get()))
+    env.stderr.flush()
