@@ -41,6 +41,8 @@ method, path, headers and body, in order of arrival.
 A route's first ``/`` may also be written ``_`` or ``%2F`` (``/bytes_7`` is ``/bytes/7``),
 and anything after a route's number is ignored (``/bytes/7/more`` is ``/bytes/7``).
 
+A test may set ``delays[path]`` (the path as sent) to answer that path late.
+
 It counts requests by path, the peak number in flight at once, and when each arrived.
 With an ``ssl.SSLContext`` it serves HTTPS.
 """
@@ -105,6 +107,8 @@ class TestServer(ThreadedServer):
         self.arrivals: list[tuple[str, float]] = []
         self.last_request: dict[str, tuple[str, dict[str, str]]] = {}
         self.exchanges: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.delays: dict[str, float] = {}
+        """Seconds to wait before answering a path (as sent), set by a test."""
         self._flaky: Counter[str] = Counter()
         self._ssl = ssl_context
         self.in_flight = 0
@@ -169,6 +173,8 @@ class TestServer(ThreadedServer):
         try:
             if "delay" in query:
                 await asyncio.sleep(float(query["delay"][0]))
+            if path in self.delays:
+                await asyncio.sleep(self.delays[path])
             return await self._route(path, query, (method, headers), reader, writer)
         finally:
             with self._lock:

@@ -101,12 +101,12 @@ def test_text_records_say_what_happened(server: TestServer, url_file, tmp_path: 
     with the URL still in one column."""
     key = uuid.uuid4().hex
     flaky = server.url(f"/flaky?key={key}&times=2&status=503&retry_after=0")
-    saved = server.url("/bytes/5")
+    saved = server.url("/bytes/5/f.txt")
     out = tmp_path / "out"
     first = invoke("-o", str(out), "--sha256", str(url_file(flaky, saved)))
     lines = {line.split()[3]: line for line in first.stdout.splitlines()}
     assert "(3 attempts)" in lines[flaky]
-    path = out / f"127.0.0.1_{server.port}" / "bytes" / "5"
+    path = out / f"127.0.0.1_{server.port}" / "bytes" / "5" / "f.txt"
     digest = hashlib.sha256(b"x" * 5).hexdigest()
     assert lines[saved].endswith(f"→ {path}  sha256 {digest[:12]}")
     again = invoke("-o", str(out), "--skip-existing", str(url_file(saved)))

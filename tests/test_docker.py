@@ -113,11 +113,17 @@ def test_sigterm_stops_gracefully_with_143(image: str, server: TestServer) -> No
 def test_saves_bodies_as_the_non_root_user(image: str, server: TestServer) -> None:
     """-o /data/out works inside the image: /data belongs to the image's user."""
     result = container(
-        "run", image, "--json", "-o", "/data/out", "-", stdin=f"{server.url('/bytes/5')}\n".encode()
+        "run",
+        image,
+        "--json",
+        "-o",
+        "/data/out",
+        "-",
+        stdin=f"{server.url('/bytes/5/f.txt')}\n".encode(),
     )
     assert result.returncode == 0, result.stderr.decode()
     (record,) = map(json.loads, result.stdout.splitlines())
-    assert record["path"] == f"/data/out/127.0.0.1_{server.port}/bytes/5"
+    assert record["path"] == f"/data/out/127.0.0.1_{server.port}/bytes/5/f.txt"
 
 
 def test_proxy_variables_reach_fetchall(image: str, fresh_server: TestServer) -> None:

@@ -186,3 +186,39 @@ async def test_the_observer_is_told_of_each_wait_before_a_retry(server: TestServ
     (result,) = await collect([url], Settings(retries=3), observer)
     assert (isinstance(result.outcome, Ok), result.attempts) == (True, 3)
     assert observer.waits == [(url, 2, 0.0), (url, 3, 0.0)]
+
+
+async def test_fetcher_results_takes_what_fetch_all_takes(server: TestServer) -> None:
+    """Fetcher.results takes URLs as text (parsed, numbered <api>:N, blank and comment
+    entries dropped) and Line values, from an iterable or an async iterable."""
+    from fetchall import Fetcher
+
+    given = Line("mine", "list.txt:7", Ok(server.url("/bytes/2")))
+
+    async def entries() -> AsyncIterator[str | Line]:
+        for entry in ["", server.url("/bytes/1"), "# note", given]:
+            yield entry
+
+    for source in (["", server.url("/bytes/1"), "# note", given], entries()):
+        async with Fetcher(Settings()) as fetcher:
+            results = [result async for result in fetcher.results(source)]
+        assert sorted(result.line.source for result in results) == ["<api>:2", "list.txt:7"]
+        assert {result.line.text: response_bytes(result) for result in results} == {
+            server.url("/bytes/1"): 1,
+            "mine": 2,
+        }
+
+
+def response_bytes(result: FetchResult) -> int:
+    assert isinstance(result.outcome, Ok)
+    assert result.outcome.value is not None
+    return result.outcome.value.bytes
+
+
+async def test_one_string_or_an_entry_of_another_type_is_a_type_error(server: TestServer) -> None:
+    """One string for the entries (it would be read character by character) is a
+    TypeError at once; so is an entry neither str nor Line, once it is read."""
+    with pytest.raises(TypeError, match="not one string"):
+        await collect(server.url("/bytes/1"))
+    with pytest.raises(TypeError, match=r"entry 2 is bytes, not str or Line"):
+        await collect([server.url("/bytes/1"), b"http://x.test/"])

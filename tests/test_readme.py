@@ -4,11 +4,16 @@ output and the exit codes, then the rest; the implementation's measurements live
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import click
+import httpx
+import pytest
 import typer
 
+import fetchall
 from fetchall.cli import app
 from fetchall.cli.status import ExitStatus
 
@@ -92,3 +97,59 @@ def test_help_says_what_the_readme_says_of_each_option() -> None:
     for param in options():
         text = (getattr(param, "help", None) or "").lower()
         assert not re.search(r"\bno (text |jsonl |csv )?records\b", text), (param.opts, text)
+
+
+def python_api_blocks() -> list[str]:
+    section = README[README.index("## Python API") :]
+    section = section[: section.index("\n## ", 1)]
+    return re.findall(r"(?s)```python\n(.*?)```", section)
+
+
+def test_the_python_api_examples_run_as_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README's Python API blocks, run in order in one namespace as a reader would paste
+    them, with every request answered by an ``httpx.MockTransport`` (no network): each
+    prints what it promises, and blank and comment entries get no result."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, content=b"hello")
+
+    monkeypatch.setitem(sys.modules, "fetchall", _offline(httpx.MockTransport(answer)))
+    blocks = python_api_blocks()
+    assert len(blocks) == 3
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+    assert sorted(printed[:3]) == [  # completion order
+        "example.org 200 5",
+        "ftp://nope/ invalid_url unsupported scheme 'ftp': only http and https are fetched",
+        "https://example.com/ 200 5",
+    ]
+    assert printed[3] == "<api>:1 Err"
+    assert "https://example.org" in asked  # https:// put in front
+    (staged,) = namespace["results"]  # type: ignore[misc]
+    assert isinstance(staged.outcome, fetchall.Ok)
+
+
+def _offline(transport: httpx.MockTransport) -> types.ModuleType:
+    """``fetchall`` with ``fetch_all`` and ``Fetcher`` given ``transport`` by default."""
+    module = types.ModuleType("fetchall")
+    for name in fetchall.__all__:
+        setattr(module, name, getattr(fetchall, name))
+
+    def fetch_all(urls, settings=None, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("transport", transport)
+        return fetchall.fetch_all(urls, settings, **kwargs)
+
+    class Fetcher(fetchall.Fetcher):
+        def __init__(self, settings=None, **kwargs):  # type: ignore[no-untyped-def]
+            kwargs.setdefault("transport", transport)
+            super().__init__(settings, **kwargs)
+
+    module.fetch_all = fetch_all  # type: ignore[attr-defined]
+    module.Fetcher = Fetcher  # type: ignore[attr-defined]
+    return module

@@ -7,12 +7,23 @@ import os
 import resource
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from fetchall._bodies.naming import MAX_NAME_BYTES, relative_parts, short_hash, with_suffix
-from tests.conftest import FETCHALL, invoke, jsonl
+from fetchall._bodies.naming import (
+    MAX_NAME_BYTES,
+    Fold,
+    folding,
+    relative_parts,
+    short_hash,
+)
+from tests.conftest import FETCHALL, invoke, jsonl, run_fetchall
 from tests.server import TestServer
+
+
+def h(text: str) -> str:
+    return short_hash(text)
 
 
 @pytest.mark.parametrize(
@@ -22,27 +33,72 @@ from tests.server import TestServer
         ("https://example.com/", ["example.com", "index.html"]),
         ("https://example.com", ["example.com", "index.html"]),
         ("https://example.com/dir/", ["example.com", "dir", "index.html"]),
-        ("http://example.com:8080/x", ["example.com_8080", "x"]),
-        ("http://example.com:80/x", ["example.com", "x"]),
-        ("https://Example.COM/x", ["example.com", "x"]),
-        ("https://e.com/page.html?q=1", ["e.com", f"page_{short_hash('q=1')}.html"]),
-        ("https://e.com/?q=1", ["e.com", f"index_{short_hash('q=1')}.html"]),
+        ("http://example.com:8080/x.gz", ["example.com_8080", "x.gz"]),
+        ("http://example.com:80/x.gz", ["example.com", "x.gz"]),
+        ("https://Example.COM/x.gz", ["example.com", "x.gz"]),
+        ("https://e.com/page.html?q=1", ["e.com", f"page_{h('q=1')}.html"]),
+        ("https://e.com/?q=1", ["e.com", f"index_{h('q=1')}.html"]),
+        ("https://e.com/caf%C3%A9.txt", ["e.com", "café.txt"]),
+        ("https://e.com/café.txt", ["e.com", "café.txt"]),  # sent as caf%C3%A9.txt
+        ("https://e.com/a%20b(1).txt", ["e.com", "a b(1).txt"]),
+        # files and folders share names: a file without an extension, a folder with one,
+        # and index.html asked for by name are suffixed (the hash of the path and query)
+        ("http://e.com/x", ["e.com", f"x_{h('/x')}"]),
+        ("http://e.com/x?q=1", ["e.com", f"x_{h('/x?q=1')}"]),
+        ("http://e.com/a/b", ["e.com", "a", f"b_{h('/a/b')}"]),
+        ("http://e.com/v1.2/x.json", ["e.com", f"v1.2_{h('/v1.2')}", "x.json"]),
+        ("http://e.com/d/index.html", ["e.com", "d", f"index_{h('/d/index.html')}.html"]),
+        # another spelling of a name, or a name that needed sanitising: suffixed
+        ("https://e.com/caf%c3%a9.txt", ["e.com", f"café_{h('/caf%c3%a9.txt')}.txt"]),
+        ("https://e.com/%61.txt", ["e.com", f"a_{h('/%61.txt')}.txt"]),
+        ("https://e.com/a%28b%29.txt", ["e.com", f"a(b)_{h('/a%28b%29.txt')}.txt"]),
+        ("https://e.com/100%.txt", ["e.com", f"100%_{h('/100%.txt')}.txt"]),
+        ("https://e.com/p_q.txt", ["e.com", "p_q.txt"]),
+        ("https://e.com/p%00q.txt", ["e.com", f"p_q_{h('/p%00q.txt')}.txt"]),
+        ("https://e.com/s/p%00q/x.txt", ["e.com", "s", "p_q", f"x_{h('/s/p%00q/x.txt')}.txt"]),
         # hostile paths: nothing may climb out of the folder or hide
-        ("https://e.com/../../etc/passwd", ["e.com", "__", "__", "etc", "passwd"]),
-        ("https://e.com/%2e%2e/%2E%2E/x", ["e.com", "__", "__", "x"]),
-        ("https://e.com/a%2fb%2F..%2fc", ["e.com", "a_b_.._c"]),
-        ("https://e.com/a%5cb", ["e.com", "a_b"]),
-        ("https://e.com/./x/.", ["e.com", "_", "x", "_"]),
-        ("https://e.com//etc//passwd", ["e.com", "etc", "passwd"]),
-        ("https://e.com/nul%00byte", ["e.com", "nul_byte"]),
-        ("https://e.com/ctl%0a%0d%1b%7f", ["e.com", "ctl____"]),
-        ("https://e.com/caf%C3%A9", ["e.com", "café"]),
-        ("https://e.com/bad%ff", ["e.com", "bad\ufffd"]),
+        (
+            "https://e.com/../../etc/passwd",
+            ["e.com", "__", "__", "etc", f"passwd_{h('/../../etc/passwd')}"],
+        ),
+        ("https://e.com/%2e%2e/%2E%2E/x", ["e.com", "__", "__", f"x_{h('/%2e%2e/%2E%2E/x')}"]),
+        ("https://e.com/a%2fb%2F..%2fc", ["e.com", f"a_b_._{h('/a%2fb%2F..%2fc')}._c"]),
+        ("https://e.com/a%5cb", ["e.com", f"a_b_{h('/a%5cb')}"]),
+        ("https://e.com/./x/.", ["e.com", "_", "x", f"__{h('/./x/.')}"]),
+        (
+            "https://e.com//etc//passwd.txt",
+            ["e.com", "etc", f"passwd_{h('//etc//passwd.txt')}.txt"],
+        ),
+        ("https://e.com/nul%00byte", ["e.com", f"nul_byte_{h('/nul%00byte')}"]),
+        ("https://e.com/ctl%0a%0d%1b%7f", ["e.com", f"ctl_____{h('/ctl%0a%0d%1b%7f')}"]),
+        ("https://e.com/bad%ff.txt", ["e.com", f"bad\ufffd_{h('/bad%ff.txt')}.txt"]),
     ],
 )
 def test_names_mirror_the_url_and_are_sanitised(url: str, parts: list[str]) -> None:
     """Table of URLs, friendly and hostile, and the path each is saved under."""
     assert relative_parts(url) == parts
+
+
+@pytest.mark.parametrize(
+    ("urls", "fold"),
+    [
+        (
+            ["http://e.com/Read.me", "http://e.com/read.me", "http://e.com/READ.ME"],
+            folding(True, False),
+        ),
+        (["http://e.com/caf%C3%A9.txt", "http://e.com/cafe%CC%81.txt"], folding(False, True)),
+        (["http://e.com/A/x.txt", "http://e.com/a/x.txt"], folding(True, True)),
+    ],
+)
+def test_names_a_file_system_would_confuse_are_told_apart(urls: list[str], fold: Fold) -> None:
+    """Where the file system ignores case or Unicode normalisation, only the folded
+    spelling keeps its plain name: no two URLs land in one file there either."""
+    paths = {"/".join(fold(part) for part in relative_parts(url, fold)) for url in urls}
+    assert len(paths) == len(urls)
+    plain = [
+        url for url in urls if relative_parts(url, fold)[-1] in {"read.me", "café.txt", "x.txt"}
+    ]
+    assert len(plain) == 1
 
 
 def test_over_long_names_are_cut_and_keep_their_extension() -> None:
@@ -68,12 +124,12 @@ def files_under(folder: Path) -> set[str]:
 def test_bodies_land_under_host_and_path(server: TestServer, tmp_path: Path) -> None:
     """-o DIR writes DIR/<host>_<port>/<path>; records give DIR as given joined with it."""
     out = tmp_path / "out"
-    records = saved(server, out, "/bytes/300", "/redirect/1")
+    records = saved(server, out, "/bytes/300/b.bin", "/redirect/1/r.txt")
     top = f"127.0.0.1_{server.port}"
-    assert files_under(out) == {f"{top}/bytes/300", f"{top}/redirect/1"}
-    assert (out / top / "bytes" / "300").read_bytes() == b"x" * 300
+    assert files_under(out) == {f"{top}/bytes/300/b.bin", f"{top}/redirect/1/r.txt"}
+    assert (out / top / "bytes" / "300" / "b.bin").read_bytes() == b"x" * 300
     paths = {record["path"] for record in records}
-    assert paths == {f"{out}/{top}/bytes/300", f"{out}/{top}/redirect/1"}
+    assert paths == {f"{out}/{top}/bytes/300/b.bin", f"{out}/{top}/redirect/1/r.txt"}
 
 
 def test_relative_output_dir_is_kept_relative_in_records(
@@ -81,17 +137,17 @@ def test_relative_output_dir_is_kept_relative_in_records(
 ) -> None:
     """-o out gives paths starting with out/."""
     monkeypatch.chdir(tmp_path)
-    (record,) = saved(server, Path("out"), "/bytes/5")
-    assert record["path"] == f"out/127.0.0.1_{server.port}/bytes/5"
+    (record,) = saved(server, Path("out"), "/bytes/5/f.txt")
+    assert record["path"] == f"out/127.0.0.1_{server.port}/bytes/5/f.txt"
 
 
 def test_failures_leave_no_file_and_no_temporary(server: TestServer, tmp_path: Path) -> None:
     """404s, bodies cut short, resets and oversized bodies leave nothing behind."""
     out = tmp_path / "out"
-    urls = ("/status/404", "/short", "/reset", "/endless", "/bytes/10")
+    urls = ("/status/404", "/short", "/reset", "/endless", "/bytes/10/f.txt")
     records = saved(server, out, *urls, extra=("--max-size", "100K", "-r", "0"))
     assert sorted(r["ok"] for r in records) == [False, False, False, False, True]
-    assert files_under(out) == {f"127.0.0.1_{server.port}/bytes/10"}
+    assert files_under(out) == {f"127.0.0.1_{server.port}/bytes/10/f.txt"}
     assert not [path for path in out.rglob("*") if path.is_dir() and not any(path.iterdir())]
 
 
@@ -106,60 +162,103 @@ def test_cancelled_downloads_leave_no_temporary(server: TestServer, tmp_path: Pa
     assert files_under(out) == set()
 
 
-def test_two_urls_with_one_name_do_not_overwrite(server: TestServer, tmp_path: Path) -> None:
-    """/bytes_7 and /bytes%2F7 both sanitise to bytes_7: the second gets its URL's hash."""
-    out = tmp_path / "out"
-    records = saved(server, out, "/bytes_7", "/bytes%2F7")
-    paths = {r["url"]: Path(r["path"]) for r in records}
-    assert paths[server.url("/bytes_7")].name == "bytes_7"
-    second = server.url("/bytes%2F7")
-    assert paths[second].name == with_suffix("bytes_7", short_hash(second))
-    assert all(path.read_bytes() == b"x" * 7 for path in paths.values())
+COLLIDING = (
+    "/bytes/7/p_q.txt",  # plain
+    "/bytes/7/p%00q.txt",  # sanitised to p_q.txt
+    "/bytes/7/p%5Fq.txt",  # another spelling of p_q.txt
+    "/bytes/7/p_q.txt?v=1",  # a query
+    "/bytes/3/a",  # a file named a, and a folder named a below
+    "/bytes/3/a/b",
+    "/bytes/3/a/b.txt",
+    "/bytes/4/",  # index.html, and index.html by name
+    "/bytes/4/index.html",
+    "/bytes/5/v1.2",  # a file named v1.2, and a folder named v1.2
+    "/bytes/5/v1.2/c.txt",
+    "/bytes/6/A.txt",  # names differing in case
+    "/bytes/6/a.txt",
+)
 
 
-def test_a_file_and_a_folder_of_the_same_name_both_survive(
-    server: TestServer, tmp_path: Path
+def run_cli(server: TestServer, out: Path, urls: list[str], *extra: str) -> dict[str, dict]:
+    stdin = "".join(server.url(url) + "\n" for url in urls).encode()
+    done = run_fetchall("--json", "-c", "16", "-o", str(out), *extra, "-", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    return {record["url"]: record for record in jsonl(done.stdout.decode())}
+
+
+def test_each_url_has_its_own_path_whatever_the_order_or_timing(
+    fresh_server: TestServer, tmp_path: Path
 ) -> None:
-    """/chunked/5 saved as a file, then /chunked/5/6 needs that name as a folder."""
-    out = tmp_path / "out"
-    records = saved(server, out, "/chunked/5", "/chunked/5/6")
-    by_url = {r["url"]: r for r in records}
-    first = by_url[server.url("/chunked/5")]
-    assert Path(first["path"]).read_bytes() == b"c" * 5
-    second = by_url[server.url("/chunked/5/6")]
-    assert second["ok"] is True
-    folder = with_suffix("5", short_hash(f"127.0.0.1_{server.port}/chunked/5"))
-    assert Path(second["path"]).parent.name == folder
-    assert Path(second["path"]).read_bytes() == b"c" * 5
+    """URLs whose names collide once sanitised, a file and a folder of one name, index.html
+    twice: run in both orders, each time with a different one of them slow; every URL
+    has its own file, the same path in both runs, holding its own body; then
+    --skip-existing, in either order, skips every one and reports that URL's own path."""
+    urls = list(COLLIDING)
+    layouts = []
+    for run, (order, slow) in enumerate([(urls, urls[0]), (urls[::-1], urls[1])]):
+        fresh_server.delays = {slow.partition("?")[0]: 0.5}
+        out = tmp_path / f"out{run}"
+        records = run_cli(fresh_server, out, order)
+        fresh_server.delays = {}
+        paths = {url: Path(record["path"]) for url, record in records.items()}
+        assert len(set(paths.values())) == len(urls)
+        assert files_under(out) == {str(path.relative_to(out)) for path in paths.values()}
+        for url, path in paths.items():
+            size = int(urlsplit(url).path.split("/")[2])
+            assert path.read_bytes() == b"x" * size, url
+        layouts.append({url: path.relative_to(out) for url, path in paths.items()})
+    assert layouts[0] == layouts[1]
+    top = f"127.0.0.1_{fresh_server.port}"
+    assert str(layouts[0][fresh_server.url("/bytes/7/p_q.txt")]) == f"{top}/bytes/7/p_q.txt"
+    assert str(layouts[0][fresh_server.url("/bytes/4/")]) == f"{top}/bytes/4/index.html"
+    assert str(layouts[0][fresh_server.url("/bytes/3/a/b.txt")]) == f"{top}/bytes/3/a/b.txt"
+
+    fresh_server.reset_counts()
+    for order in (urls, urls[::-1]):
+        again = run_cli(fresh_server, tmp_path / "out0", order, "--skip-existing")
+        assert {url: r["skipped"] for url, r in again.items()} == dict.fromkeys(again, True)
+        assert {
+            url: Path(r["path"]).relative_to(tmp_path / "out0") for url, r in again.items()
+        } == layouts[0]
+    assert sum(fresh_server.requests.values()) == 0
 
 
-def test_a_folder_then_a_file_of_the_same_name(server: TestServer, tmp_path: Path) -> None:
-    """A file whose name is already a folder gets its URL's hash as a suffix."""
+def test_skip_existing_fetches_a_url_whose_own_file_is_missing(
+    fresh_server: TestServer, tmp_path: Path
+) -> None:
+    """A colliding URL's file removed: --skip-existing fetches that one only (another
+    URL's file of the same plain name does not count)."""
     out = tmp_path / "out"
-    top = out / f"127.0.0.1_{server.port}" / "bytes" / "40"
-    top.mkdir(parents=True)
-    (record,) = saved(server, out, "/bytes/40")
-    assert record["ok"] is True
-    assert Path(record["path"]).name == with_suffix("40", short_hash(server.url("/bytes/40")))
-    assert top.is_dir()
+    urls = ["/bytes/7/p_q.txt", "/bytes/7/p%00q.txt", "/bytes/3/a", "/bytes/3/a/b"]
+    first = run_cli(fresh_server, out, urls)
+    for url in urls[1], urls[3]:
+        os.unlink(first[fresh_server.url(url)]["path"])
+    fresh_server.reset_counts()
+    again = run_cli(fresh_server, out, urls, "--skip-existing")
+    assert {url: r["skipped"] for url, r in again.items()} == {
+        fresh_server.url(url): url not in (urls[1], urls[3]) for url in urls
+    }
+    assert {url: r["path"] for url, r in again.items()} == {u: r["path"] for u, r in first.items()}
+    assert sorted(fresh_server.requests) == ["/bytes/3/a/b", "/bytes/7/p%00q.txt"]
 
 
 def test_a_file_from_an_earlier_run_is_replaced(server: TestServer, tmp_path: Path) -> None:
-    """Running again refreshes the same files rather than adding suffixed copies."""
+    """Running again refreshes the same files rather than adding suffixed copies; so
+    does the same URL twice in one run."""
     out = tmp_path / "out"
-    saved(server, out, "/bytes/8")
-    saved(server, out, "/bytes/8")
-    assert files_under(out) == {f"127.0.0.1_{server.port}/bytes/8"}
+    saved(server, out, "/bytes/8/f.txt")
+    saved(server, out, "/bytes/8/f.txt", "/bytes/8/f.txt")
+    assert files_under(out) == {f"127.0.0.1_{server.port}/bytes/8/f.txt"}
 
 
 def test_skip_existing_does_not_fetch(fresh_server: TestServer, tmp_path: Path) -> None:
     """--skip-existing answers ok, skipped: true, with no request."""
     out = tmp_path / "out"
-    saved(fresh_server, out, "/bytes/9")
-    (record,) = saved(fresh_server, out, "/bytes/9", extra=("--skip-existing",))
+    saved(fresh_server, out, "/bytes/9/f.txt")
+    (record,) = saved(fresh_server, out, "/bytes/9/f.txt", extra=("--skip-existing",))
     assert (record["ok"], record["skipped"], record["attempts"]) == (True, True, 0)
-    assert record["path"].endswith("/bytes/9")
-    assert fresh_server.requests["/bytes/9"] == 1
+    assert record["path"].endswith("/bytes/9/f.txt")
+    assert fresh_server.requests["/bytes/9/f.txt"] == 1
 
 
 def test_skip_existing_needs_an_output_dir() -> None:
@@ -188,7 +287,7 @@ def test_a_write_failure_is_a_write_error_and_the_run_goes_on(
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
     out = tmp_path / "out"
-    stdin = f"{server.url('/bytes/100000')}\n{server.url('/bytes/100')}\n"
+    stdin = f"{server.url('/bytes/100000/f.bin')}\n{server.url('/bytes/100/f.bin')}\n"
     result = subprocess.run(
         [FETCHALL, "--json", "-c", "1", "-o", str(out), "-"],
         input=stdin.encode(),
@@ -198,13 +297,13 @@ def test_a_write_failure_is_a_write_error_and_the_run_goes_on(
         check=False,
     )
     records = {r["url"]: r for r in jsonl(result.stdout.decode())}
-    big = records[server.url("/bytes/100000")]
+    big = records[server.url("/bytes/100000/f.bin")]
     assert (big["ok"], big["error_kind"], big["status"]) == (False, "write", 200)
     assert "File too large" in big["error"]
-    assert records[server.url("/bytes/100")]["ok"] is True
-    assert files_under(out) == {f"127.0.0.1_{server.port}/bytes/100"}
+    assert records[server.url("/bytes/100/f.bin")]["ok"] is True
+    assert files_under(out) == {f"127.0.0.1_{server.port}/bytes/100/f.bin"}
     assert result.returncode == 1
-    assert os.path.getsize(out / f"127.0.0.1_{server.port}" / "bytes" / "100") == 100
+    assert os.path.getsize(out / f"127.0.0.1_{server.port}" / "bytes/100/f.bin") == 100
 
 
 def test_head_saves_nothing(server: TestServer, tmp_path: Path) -> None:

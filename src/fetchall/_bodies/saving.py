@@ -8,15 +8,16 @@ import errno
 import hashlib
 import os
 import secrets
-import time
 
-from fetchall._bodies.naming import relative_parts, short_hash, with_suffix
+from fetchall._bodies.naming import Fold, folding, relative_parts
 from fetchall._model import BodyWriteError
 
 
 class Saver:
-    """Places bodies under one folder. Two URLs never overwrite each other in a run: a
-    name already written in this run (or a folder) gets the URL's hash as a suffix.
+    """Places bodies under one folder, each URL at the path ``naming.relative_parts``
+    gives it: a function of the URL and of how the folder's file system compares names
+    (probed once), never of what this or an earlier run wrote, so a URL's file is the
+    same whatever finished first, and ``existing`` finds what an earlier run saved.
 
     Making one creates the folder; OSError when it cannot be (NotADirectoryError, "not a
     directory", when a file has its name)."""
@@ -27,29 +28,25 @@ class Saver:
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", folder)
         os.makedirs(folder, exist_ok=True)
         self._real_folder = os.path.realpath(folder)
-        self._started_ns = time.time_ns()
+        self._fold = _probe_fold(folder)
+
+    def path(self, url: str) -> str:
+        """Where ``url``'s body is saved: ``folder/<host>[_<port>]/<path>``."""
+        return os.path.join(self.folder, *relative_parts(url, self._fold))
 
     def existing(self, url: str) -> str | None:
-        """The path of this URL's file if it is already there (for --skip-existing)."""
-        path = os.path.join(self.folder, *relative_parts(url))
+        """The path of this URL's own file if it is already there (for --skip-existing)."""
+        path = self.path(url)
         return path if os.path.isfile(path) else None
 
     def folder_for(self, url: str) -> tuple[str, str]:
-        """Make the folders for ``url``; its folder path and its file name."""
-        *folders, name = relative_parts(url)
-        path = self.folder
-        for index, folder in enumerate(folders):
-            candidate = os.path.join(path, folder)
-            if os.path.exists(candidate) and not os.path.isdir(candidate):
-                # a file already has this name: this folder gets a stable suffix instead
-                candidate = os.path.join(
-                    path, with_suffix(folder, short_hash("/".join(folders[: index + 1])))
-                )
-            path = candidate
-        os.makedirs(path, exist_ok=True)
-        if not self._inside(path):
-            raise BodyWriteError(f"{path} leads outside {self.folder} (a symbolic link?)")
-        return path, name
+        """Make the folders for ``url``; its folder path and its file name. OSError when
+        a file has a folder's name (left by something other than this version's runs)."""
+        folder, name = os.path.split(self.path(url))
+        os.makedirs(folder, exist_ok=True)
+        if not self._inside(folder):
+            raise BodyWriteError(f"{folder} leads outside {self.folder} (a symbolic link?)")
+        return folder, name
 
     def prune(self, folder: str) -> None:
         """Remove ``folder`` and its parents up to the output folder, while they are empty."""
@@ -64,14 +61,31 @@ class Saver:
         """Whether ``path`` really lies below the output folder (symbolic links followed)."""
         return os.path.realpath(path).startswith(self._real_folder + os.sep)
 
-    def final_name(self, folder: str, name: str, url: str) -> str:
-        """``name``, or with the URL's hash when this run already wrote it or a folder has it."""
-        path = os.path.join(folder, name)
+
+def _probe_fold(folder: str) -> Fold:
+    """How ``folder``'s file system compares names: a temporary file (``.fetchall-
+    <random>.part``, removed at once) looked up in upper case, and one named with a
+    composed ``é`` looked up decomposed. Where the probe cannot be made, names are taken
+    to be compared exactly."""
+    token = secrets.token_hex(6)
+    probes = {
+        "case": (f".fetchall-{token}-a.part", f".FETCHALL-{token.upper()}-A.PART"),
+        "normalisation": (f".fetchall-{token}-\u00e9.part", f".fetchall-{token}-e\u0301.part"),
+    }
+    found: dict[str, bool] = {}
+    for kind, (made, other) in probes.items():
+        path = os.path.join(folder, made)
         try:
-            taken = os.path.isdir(path) or os.stat(path).st_mtime_ns >= self._started_ns
-        except FileNotFoundError:
-            taken = False
-        return os.path.join(folder, with_suffix(name, short_hash(url))) if taken else path
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except (OSError, UnicodeError):
+            found[kind] = False
+            continue
+        try:
+            found[kind] = os.path.exists(os.path.join(folder, other))
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    return folding(case=found["case"], normalisation=found["normalisation"])
 
 
 class BodyWriter:
@@ -118,7 +132,7 @@ class BodyWriter:
             assert self._file is not None
             os.close(self._file)
             self._file = None
-            final = self._saver.final_name(self._folder, self._name, self._url)
+            final = os.path.join(self._folder, self._name)
             os.replace(self._temp, final)
             self._temp = ""
         except OSError as exc:

@@ -67,10 +67,14 @@ class _Stopped:
 
 _Item = FetchResult | _Crash | _InputEnd | _Stopped
 
+Entries = Iterable[str | Line] | AsyncIterable[str | Line]
+"""What ``Fetcher.results`` and ``fetch_all`` take: URLs as text (parsed like input lines)
+and/or ``Line`` values, from any iterable or async iterable."""
+
 
 class Fetcher:
     """Fetches lines with one shared client: ``async with Fetcher(settings) as fetcher:``,
-    then ``async for result in fetcher.results(lines)`` once.
+    then ``async for result in fetcher.results(urls)`` once (``urls``: see ``results``).
 
     Entering raises ``SetupError`` when the settings cannot make a client or the output
     folder cannot be made; nothing is fetched then."""
@@ -129,12 +133,22 @@ class Fetcher:
         """Why ``stop()`` was called, or None."""
         return self._stopped_by
 
-    async def results(self, lines: AsyncIterable[Line]) -> AsyncGenerator[FetchResult, None]:
-        """Yield each line's result as soon as it is known (completion order). Call it
-        once, inside ``async with``; an exception a source raises mid-read is raised here."""
+    async def results(self, entries: Entries) -> AsyncGenerator[FetchResult, None]:
+        """Yield one result for each non-blank, non-comment entry as soon as it is known
+        (completion order). ``entries``: an iterable or async iterable of URLs as text
+        (parsed like input lines: ``https://`` put in front when no scheme is given; their
+        ``source`` is ``<api>:N``, N counting entries from 1) and/or ``Line`` values.
+
+        Call it once, inside ``async with`` (RuntimeError otherwise). TypeError for one
+        string or bytes given in place of an iterable of them. An exception raised while
+        reading the entries (by their source, or TypeError for an entry that is neither
+        ``str`` nor ``Line``) is raised here as soon as it is read, ending the run (the
+        requests in flight are cancelled, without results)."""
         if self._attempts is None:
             raise RuntimeError("use Fetcher inside 'async with'")
-        self._feeder = asyncio.create_task(self._feed(lines))
+        if isinstance(entries, str | bytes):
+            raise TypeError("results() takes an iterable of URLs, not one string")
+        self._feeder = asyncio.create_task(self._feed(entries))
         delivered = 0
         total: int | None = None
         try:
@@ -179,11 +193,11 @@ class Fetcher:
         self._flights.clear()
         self._finished.put_nowait(_Stopped())
 
-    async def _feed(self, lines: AsyncIterable[Line]) -> None:
-        """Read lines, answer invalid ones at once, and dispatch the URLs."""
+    async def _feed(self, entries: Entries) -> None:
+        """Read entries, answer invalid ones at once, and dispatch the URLs."""
         count = 0
         try:
-            async for line in lines:
+            async for line in _lines(entries):
                 await self._backlog.acquire()
                 count += 1
                 match line.url:
@@ -272,14 +286,15 @@ async def fetch_all(
     """Fetch every URL, yielding one result per non-blank, non-comment entry as it finishes.
 
     Entries are parsed like input lines (``https://`` added when no scheme is given);
-    their ``source`` is ``<api>:N``. ``resolver`` resolves host names for fetchall's
+    their ``source`` is ``<api>:N``; blank and ``#`` entries get no result (see
+    ``Fetcher.results`` for the errors). ``resolver`` resolves host names for fetchall's
     transport (the system's resolver, cached, by default; httpx's own transport resolves
     by itself). Raises ``SetupError`` before any fetch when the settings cannot make a
     client or an output folder."""
     async with Fetcher(
         settings, transport=transport, observer=observer, resolver=resolver
     ) as fetcher:
-        async for result in fetcher.results(_api_lines(urls)):
+        async for result in fetcher.results(urls):
             yield result
 
 
@@ -290,19 +305,24 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _api_lines(urls: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[Line]:
-    number = 0
-    async for text in _aiter(urls):
-        number += 1
-        line = parse_line(text.encode("utf-8", "surrogateescape"), f"<api>:{number}")
-        if line is not None:
-            yield line
-
-
-async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
+async def _lines(entries: Entries) -> AsyncIterator[Line]:
+    """The ``Line`` of each entry: ``Line`` values as they are, text parsed (``<api>:N``);
+    blank and comment text dropped. TypeError for any other entry."""
+    if isinstance(entries, AsyncIterable):
+        number = 0
+        async for entry in entries:
+            number += 1
+            if (line := _line(entry, number)) is not None:
+                yield line
     else:
-        for item in items:
-            yield item
+        for number, entry in enumerate(entries, 1):
+            if (line := _line(entry, number)) is not None:
+                yield line
+
+
+def _line(entry: str | Line, number: int) -> Line | None:
+    if isinstance(entry, Line):
+        return entry
+    if isinstance(entry, str):
+        return parse_line(entry.encode("utf-8", "surrogateescape"), f"<api>:{number}")
+    raise TypeError(f"entry {number} is {type(entry).__name__}, not str or Line")
