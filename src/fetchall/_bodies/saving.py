@@ -28,6 +28,24 @@ class Saver:
         os.makedirs(folder, exist_ok=True)
         self._real_folder = os.path.realpath(folder)
         self._started_ns = time.time_ns()
+        self._temporaries: set[str] = set()
+        """The temporary files of bodies being written, by path."""
+
+    def track(self, temporary: str) -> None:
+        """A body's temporary file was created at ``temporary``."""
+        self._temporaries.add(temporary)
+
+    def untrack(self, temporary: str) -> None:
+        """``temporary`` was renamed into place or removed."""
+        self._temporaries.discard(temporary)
+
+    def remove_temporaries(self) -> None:
+        """Remove every temporary file still there (a run exiting at once, without its
+        bodies' own clean-up); errors are ignored."""
+        for temporary in list(self._temporaries):
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        self._temporaries.clear()
 
     def existing(self, url: str) -> str | None:
         """The path of this URL's file if it is already there (for --skip-existing)."""
@@ -120,6 +138,7 @@ class BodyWriter:
             self._file = None
             final = self._saver.final_name(self._folder, self._name, self._url)
             os.replace(self._temp, final)
+            self._saver.untrack(self._temp)
             self._temp = ""
         except OSError as exc:
             self.discard()
@@ -134,6 +153,7 @@ class BodyWriter:
         if self._temp and self._saver is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._temp)
+            self._saver.untrack(self._temp)
             self._temp = ""
             self._saver.prune(self._folder)
 
@@ -145,6 +165,7 @@ class BodyWriter:
             raise BodyWriteError(_describe(exc)) from exc
         self._temp = os.path.join(self._folder, f".fetchall-{secrets.token_hex(6)}.part")
         self._file = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._saver.track(self._temp)
 
 
 def _describe(exc: OSError) -> str:

@@ -129,6 +129,12 @@ class Fetcher:
         """Why ``stop()`` was called, or None."""
         return self._stopped_by
 
+    def remove_temporary_files(self) -> None:
+        """Remove the temporary files of the bodies being written (for a process about to
+        exit at once, whose requests will not end and clean up themselves)."""
+        if self._saver is not None:
+            self._saver.remove_temporaries()
+
     async def results(self, lines: AsyncIterable[Line]) -> AsyncGenerator[FetchResult, None]:
         """Yield each line's result as soon as it is known (completion order). Call it
         once, inside ``async with``; an exception a source raises mid-read is raised here."""
@@ -171,7 +177,7 @@ class Fetcher:
             task.cancel()
             elapsed = now - flight.started
             message = f"cancelled after {elapsed:.2f}s: {reason.description}"
-            error = FetchError(ErrorKind.CANCELLED, message)
+            error = FetchError(ErrorKind.CANCELLED, message, flight.known())
             self._finished.put_nowait(
                 FetchResult(flight.line, Err(error), elapsed, flight.attempts)
             )
