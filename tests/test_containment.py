@@ -119,6 +119,9 @@ class _NoProgress:
     def on_phase(self, phase: object) -> None:
         """Nothing."""
 
+    def on_attempt(self, known: object) -> None:
+        """Nothing."""
+
     def on_headers(self, status: int) -> None:
         """Nothing."""
 

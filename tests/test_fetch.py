@@ -38,6 +38,9 @@ class Recorder:
     def on_bytes(self, count: int) -> None:
         self.byte_counts.append(count)
 
+    def on_attempt(self, known: object) -> None:
+        """Not recorded."""
+
 
 async def fetch(
     router: respx.MockRouter | httpx.MockTransport,

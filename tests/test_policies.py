@@ -20,7 +20,7 @@ from fetchall._http.retry_after import parse_retry_after
 from fetchall._origin import Origin
 from fetchall.cli.environment import Environment
 from fetchall.cli.options import parse_header, parse_size
-from fetchall.cli.signals import WRITE_GRACE_SECONDS, SignalStop
+from fetchall.cli.signals import REPEAT_WINDOW_SECONDS, WRITE_GRACE_SECONDS, SignalStop
 
 
 def status_error(status: int, retry_after: float | None = None) -> FetchError:
@@ -146,8 +146,13 @@ class FakeFetcher:
     def __init__(self) -> None:
         self.stopped_by: str | None = None
 
+        self.temporaries_removed = False
+
     def stop(self, reason: str) -> None:
         self.stopped_by = reason
+
+    def remove_temporary_files(self) -> None:
+        self.temporaries_removed = True
 
 
 class FakeRecords:
@@ -161,8 +166,10 @@ class FakeRecords:
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_second_signal_exits_at_once(signum: signal.Signals, code: int) -> None:
-    """The first signal stops the run gracefully and says so; the second exits at once."""
-    fetcher, exits = FakeFetcher(), []
+    """The first signal stops the run gracefully and says so; the same signal again
+    within REPEAT_WINDOW_SECONDS (GNU timeout sends two) changes nothing; one after the
+    window removes the temporary files and exits at once."""
+    fetcher, exits, now = FakeFetcher(), [], [100.0]
     env = Environment(io.BytesIO(), io.BytesIO(), io.StringIO(), False, False, False, True)
 
     def exit_now(status: int):
@@ -170,16 +177,23 @@ def test_a_second_signal_exits_at_once(signum: signal.Signals, code: int) -> Non
         raise SystemExit(status)
 
     records = FakeRecords(unwritten=0)
-    handler = SignalStop(fetcher, records, env, exit_now)  # type: ignore[arg-type]
+    handler = SignalStop(fetcher, records, env, exit_now, lambda: now[0])  # type: ignore[arg-type]
     handler(signum)
     assert fetcher.stopped_by in ("interrupted", "terminated")
     assert exits == []
     assert records.hurried == [WRITE_GRACE_SECONDS]  # records still queued get a bounded wait
     assert "cancelling the requests in flight" in env.stderr.getvalue()  # type: ignore[attr-defined]
     records.unwritten = 1234
+    for later in (0.001, 0.5, REPEAT_WINDOW_SECONDS - 0.01):
+        now[0] = 100.0 + later
+        handler(signum)  # the same signal sent again: ignored
+    assert exits == []
+    assert not fetcher.temporaries_removed
+    now[0] = 100.0 + REPEAT_WINDOW_SECONDS + 0.01
     with pytest.raises(SystemExit):
         handler(signum)
     assert exits == [code]
+    assert fetcher.temporaries_removed
     assert env.stderr.getvalue().endswith(  # type: ignore[attr-defined]
         "fetchall: exiting at once: 1,234 records were not written\n"
     )

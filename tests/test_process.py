@@ -15,6 +15,9 @@ import subprocess
 import sys
 import termios
 import time
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import FETCHALL, run_fetchall
 from tests.server import TestServer
@@ -235,3 +238,54 @@ def test_live_display_on_a_terminal_keeps_stdout_clean(server: TestServer, tmp_p
     records = [json.loads(line) for line in stdout.splitlines()]
     assert len(records) == 30
     assert b"\x1b" not in stdout
+
+
+def stop_bodies_mid_transfer(
+    server: TestServer, tmp_path: Path, signals: list[tuple[signal.Signals, float]]
+) -> tuple[int, list[dict], str, Path]:
+    """Start 20 bodies that drip into ``-o``, then send each signal after its pause
+    (seconds); the exit status, the records, stderr, and the output folder."""
+    count, folder = 20, tmp_path / "out"
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(server.url(f"/drip?i={i}") + "\n" for i in range(count)))
+    process = subprocess.Popen(
+        [FETCHALL, "--json", "-c", str(count), "-o", str(folder), str(urls)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    with process:
+        deadline = time.monotonic() + 20
+        while server.in_flight < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # each body's first bytes are in its temporary file
+        assert len(list(folder.rglob(".fetchall-*.part"))) == count
+        for signum, pause in signals:
+            time.sleep(pause)
+            process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=10)
+    records = [json.loads(line) for line in stdout.splitlines()]
+    return process.returncode, records, stderr.decode(), folder
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_sent_twice_at_once_is_one_signal(
+    fresh_server: TestServer, tmp_path: Path, signum: signal.Signals, code: int
+) -> None:
+    """GNU timeout signals the child and then its process group: the second signal, a few
+    ms later, is the same one. Every request in flight still gets its cancelled record
+    (keeping its status and the bytes received), the summary comes, and no temporary file
+    is left."""
+    status, records, stderr, folder = stop_bodies_mid_transfer(
+        fresh_server, tmp_path, [(signum, 0), (signum, 0)]
+    )
+    assert status == code, stderr
+    assert len(records) == 20
+    assert {r["error_kind"] for r in records} == {"cancelled"}
+    assert all(r["status"] == 200 and r["bytes"] > 0 for r in records), records[0]
+    assert all(r["http_version"] == "HTTP/1.1" for r in records)
+    assert "exiting at once" not in stderr
+    assert "0 ok, 20 failed" in stderr
+    assert "received 0 B" not in stderr
+    assert list(folder.rglob("*.part")) == []

@@ -5,11 +5,13 @@ record, nothing reaches its host and port, and the run goes on."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 
 from tests.conftest import ConnectionCounter, jsonl, run_fetchall
+from tests.rawserver import RawServer, Reply
 from tests.server import TestServer
 
 TRANSPORTS = ("fast", "httpx")
@@ -124,3 +126,77 @@ def test_a_relative_redirect_is_still_followed(
             4,
             server.url("/bytes/4"),
         )
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("http://", "no host"),
+        ("https://", "no host"),
+        ("http:///path", "no host"),
+        ("http:ok", "no host"),
+        ("javascript:alert(1)", "unsupported scheme 'javascript'"),
+        ("tel:+1-555-0100", "unsupported scheme 'tel'"),
+        ("http://127.0.0.1:99999999999999999999999/", "refused: "),
+    ],
+)
+def test_a_location_that_makes_no_url_is_a_refused_redirect(
+    server: TestServer,
+    connection_counter: ConnectionCounter,
+    location: str,
+    reason: str,
+    transport: str,
+    tmp_path,
+) -> None:
+    """A Location that is no URL to request (no host, another scheme, unparsable) is
+    refused like any refused target: the record keeps the 302 and its location, and the
+    message names the target and why. Nothing is sent anywhere (http:// is not port 80 of
+    the first host)."""
+    url = _to(server, location)
+    status, (record,), elapsed = _fetch(transport, url, tmp_path=tmp_path)
+    assert (status, record["error_kind"], record["status"]) == (1, "invalid_url", 302)
+    assert (record["final_url"], record["http_version"]) == (url, "HTTP/1.1")
+    assert record["location"] is not None
+    assert record["error"].startswith(f"redirect to {location}")
+    assert reason in record["error"]
+    assert elapsed < WALL_BOUND
+
+
+@pytest.fixture(scope="module")
+def two_locations() -> Iterator[RawServer]:
+    """302s with two Location fields: different values, and the same value twice."""
+    head = b"HTTP/1.1 302 Found\r\nContent-Length: 0\r\n"
+    replies = {
+        "different": Reply(head + b"Location: /ok\r\nLocation: /again\r\n\r\n"),
+        "same": Reply(head + b"Location: /x\r\nLocation: /x\r\n\r\n"),
+        "target": Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    }
+    raw = RawServer(replies).start()
+    yield raw
+    raw.stop()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_several_different_location_fields_are_refused(
+    two_locations: RawServer, transport: str, tmp_path
+) -> None:
+    """RFC 9110 §10.2.2: Location is one URI. Two fields with different values are not
+    joined into one target ("/ok, /again"): the redirect is refused, keeping its 302."""
+    url, before = two_locations.url("different"), two_locations.requests["different"]
+    status, (record,), _ = _fetch(transport, url, tmp_path=tmp_path)
+    assert (status, record["error_kind"], record["status"]) == (1, "invalid_url", 302)
+    assert "refused: several Location fields" in record["error"]
+    assert record["redirects"] == 0
+    assert two_locations.requests["different"] == before + 1
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_identical_location_fields_are_one(
+    two_locations: RawServer, transport: str, tmp_path
+) -> None:
+    """The same Location twice is taken as one field and followed (this server answers
+    /x with the same 302, so the run ends at the redirect limit, not refused)."""
+    _, (record,), _ = _fetch(transport, two_locations.url("same"), tmp_path=tmp_path)
+    assert (record["error_kind"], record["redirects"]) == ("too_many_redirects", 10), record
+    assert record["final_url"].endswith("/x")

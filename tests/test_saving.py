@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from fetchall._bodies import BodyWriter, Saver
 from fetchall._bodies.naming import (
     MAX_NAME_BYTES,
     Fold,
@@ -321,3 +322,18 @@ def test_output_dir_naming_a_file_is_not_a_directory(server: TestServer, tmp_pat
     assert f"cannot use {taken}: not a directory" in result.stderr
     assert "File exists" not in result.stderr
     assert taken.read_text() == "keep me\n"
+
+
+def test_remove_temporaries_removes_the_files_of_bodies_being_written(tmp_path: Path) -> None:
+    """A run exiting at once (a second Ctrl-C) removes its temporary files: those of
+    bodies being written, not those finished or already discarded."""
+    saver = Saver(str(tmp_path / "out"))
+    writing = [BodyWriter(saver, f"http://site.test/a{i}.txt", digest=False) for i in range(3)]
+    for writer in writing:
+        writer.write(b"part")
+    writing[1].finish()
+    writing[2].discard()
+    assert len(list((tmp_path / "out").rglob(".fetchall-*.part"))) == 1
+    saver.remove_temporaries()
+    assert list((tmp_path / "out").rglob(".fetchall-*.part")) == []
+    assert [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()] == ["a1.txt"]

@@ -29,10 +29,28 @@ class Saver:
         os.makedirs(folder, exist_ok=True)
         self._real_folder = os.path.realpath(folder)
         self._fold = _probe_fold(folder)
+        self._temporaries: set[str] = set()
+        """The temporary files of bodies being written, by path."""
 
     def path(self, url: str) -> str:
         """Where ``url``'s body is saved: ``folder/<host>[_<port>]/<path>``."""
         return os.path.join(self.folder, *relative_parts(url, self._fold))
+
+    def track(self, temporary: str) -> None:
+        """A body's temporary file was created at ``temporary``."""
+        self._temporaries.add(temporary)
+
+    def untrack(self, temporary: str) -> None:
+        """``temporary`` was renamed into place or removed."""
+        self._temporaries.discard(temporary)
+
+    def remove_temporaries(self) -> None:
+        """Remove every temporary file still there (a run exiting at once, without its
+        bodies' own clean-up); errors are ignored."""
+        for temporary in list(self._temporaries):
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        self._temporaries.clear()
 
     def existing(self, url: str) -> str | None:
         """The path of this URL's own file if it is already there (for --skip-existing)."""
@@ -134,6 +152,7 @@ class BodyWriter:
             self._file = None
             final = os.path.join(self._folder, self._name)
             os.replace(self._temp, final)
+            self._saver.untrack(self._temp)
             self._temp = ""
         except OSError as exc:
             self.discard()
@@ -148,6 +167,7 @@ class BodyWriter:
         if self._temp and self._saver is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._temp)
+            self._saver.untrack(self._temp)
             self._temp = ""
             self._saver.prune(self._folder)
 
@@ -159,6 +179,7 @@ class BodyWriter:
             raise BodyWriteError(_describe(exc)) from exc
         self._temp = os.path.join(self._folder, f".fetchall-{secrets.token_hex(6)}.part")
         self._file = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._saver.track(self._temp)
 
 
 def _describe(exc: OSError) -> str:

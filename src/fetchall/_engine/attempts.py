@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fetchall._bodies import BodyWriter, Saver
@@ -33,6 +34,8 @@ class Flight:
     attempts: int = 0
     path: str | None = None
     sha256: str | None = None
+    known: Callable[[], Response | None] = field(default=lambda: None, repr=False)
+    """What is known of the latest attempt's response (for a ``cancelled`` result)."""
     _origin: Origin | None = field(default=None, init=False, repr=False)
 
     @property
@@ -53,6 +56,10 @@ class Flight:
     def on_bytes(self, count: int) -> None:
         """Body bytes arrived."""
         self.observer.on_bytes(self.line, count)
+
+    def on_attempt(self, known: Callable[[], Response | None]) -> None:
+        """An attempt began; ``known()`` says what is known of its response."""
+        self.known = known
 
 
 class Attempts:

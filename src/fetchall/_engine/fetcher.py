@@ -133,6 +133,12 @@ class Fetcher:
         """Why ``stop()`` was called, or None."""
         return self._stopped_by
 
+    def remove_temporary_files(self) -> None:
+        """Remove the temporary files of the bodies being written (for a process about to
+        exit at once, whose requests will not end and clean up themselves)."""
+        if self._saver is not None:
+            self._saver.remove_temporaries()
+
     async def results(self, entries: Entries) -> AsyncGenerator[FetchResult, None]:
         """Yield one result for each non-blank, non-comment entry as soon as it is known
         (completion order). ``entries``: an iterable or async iterable of URLs as text
@@ -185,7 +191,7 @@ class Fetcher:
             task.cancel()
             elapsed = now - flight.started
             message = f"cancelled after {elapsed:.2f}s: {reason.description}"
-            error = FetchError(ErrorKind.CANCELLED, message)
+            error = FetchError(ErrorKind.CANCELLED, message, flight.known())
             self._finished.put_nowait(
                 FetchResult(flight.line, Err(error), elapsed, flight.attempts)
             )

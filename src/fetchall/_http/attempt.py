@@ -4,7 +4,7 @@ went as a value; nothing the network or the server does raises out of here."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +34,10 @@ class AttemptProgress(Protocol):
 
     def on_bytes(self, count: int) -> None:
         """``count`` more body bytes (after content decoding) arrived."""
+
+    def on_attempt(self, known: Callable[[], Response | None]) -> None:
+        """An attempt began; ``known()`` gives what is known of its response at any moment
+        (None before a head arrived), so a run that stops can still report it."""
 
 
 class BodySink(Protocol):
@@ -111,6 +115,7 @@ async def attempt(
     finish it when whole), and return what happened. ``loop`` is the running loop (asking
     for it costs a system call: see ``deadline``)."""
     partial = _Partial(url, Trace(progress))
+    progress.on_attempt(partial.response)
     history: list[httpx.Response] = []
     body = _NO_BODY if settings.body is None else httpx.ByteStream(settings.body)
     try:

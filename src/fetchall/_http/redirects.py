@@ -12,7 +12,9 @@ costs less than ``send`` (measured: 125 against 134 us of CPU a request).
 - A ``Location`` is resolved as httpx resolves it (``_client.py``'s ``_redirect_url``), then
   checked like an input line (``_targets.refusal``): another scheme (ftp, gopher, smtp,
   file, ...), a port outside 1-65535 or a host that is not valid IDNA fails the URL as
-  ``invalid_url`` (``RefusedRedirect``) and nothing is sent to it.
+  ``invalid_url`` (``RefusedRedirect``) and nothing is sent to it. So does a Location that
+  makes no URL (``_target``): no host (``http://``, ``http:ok``), unparsable, or several
+  fields with different values (RFC 9110 §10.2.2; identical repeats are one).
 - An empty ``Location`` is no redirect: the 3xx is the result, as in curl (``lib/http.c``
   ignores an empty Location: "ignore empty data").
 - Past ``max_redirects``, ``RedirectLimit`` carries the last response.
@@ -170,18 +172,48 @@ def _next_request(
 
 def _target(response: httpx.Response, followed: int) -> httpx.URL:
     """The response's Location resolved against its request's URL as httpx resolves it,
-    without reading ``URL.host`` of the target (it raises for an invalid IDNA host)."""
-    base, field = response.request.url, _location(response)
+    without reading ``URL.host`` of the target (it raises for an invalid IDNA host).
+    ``RefusedRedirect`` for a Location that makes no URL (RFC 9110 §10.2.2: one URI
+    reference): several fields with different values, another scheme, an absolute URL
+    without a host (``http://``, ``http:ok``: curl's "URL malformed"), or one httpx cannot
+    parse."""
+    base, fields = response.request.url, _locations(response)
+    field = fields[0] if fields else ""
     try:
+        if len(fields) > 1:
+            raise _Unusable("several Location fields")
         url = httpx.URL(field)
-    except (httpx.InvalidURL, ValueError) as exc:  # a bad IDNA host, a port past 64 bits
-        shown = masked(field)[:_SHOWN_TARGET]
-        message = f"redirect to {shown!r} refused: {exc}"
+        if url.scheme and url.scheme not in _SCHEMES:
+            raise _Unusable(f"unsupported scheme {url.scheme!r}: only http and https are fetched")
+        if url.scheme and not url.raw_host:
+            rest = field.partition(":")[2]
+            if not rest.startswith("/") or rest.startswith("//"):
+                raise _Unusable("no host")
+            url = url.copy_with(host=base.host)  # "http:/path": httpx fills in the host
+        if url.is_relative_url:
+            url = base.join(url)
+        if base.fragment and not url.fragment:  # RFC 9110 §10.2.2
+            url = url.copy_with(fragment=base.fragment)
+    except (_Unusable, httpx.InvalidURL, ValueError) as exc:  # a bad IDNA host, a port past 64 bits
+        shown = masked(", ".join(fields))[:_SHOWN_TARGET]
+        message = f"redirect to {shown} refused: {exc}"
         raise RefusedRedirect(message, response=response, redirects=followed) from None
-    if url.scheme and not url.raw_host:  # "http:/path": httpx fills in the host
-        url = url.copy_with(host=base.host)
-    if url.is_relative_url:
-        url = base.join(url)
-    if base.fragment and not url.fragment:  # RFC 9110 §10.2.2
-        url = url.copy_with(fragment=base.fragment)
     return url
+
+
+_SCHEMES = frozenset({"http", "https"})
+
+
+class _Unusable(Exception):
+    """Why a Location makes no URL to request."""
+
+
+def _locations(response: httpx.Response) -> list[str]:
+    """The different values of the response's Location fields, stripped, empty ones left
+    out (identical repeats are one)."""
+    values: list[str] = []
+    for value in response.headers.get_list("location"):
+        value = value.strip()
+        if value and value not in values:
+            values.append(value)
+    return values

@@ -1,9 +1,12 @@
-"""SIGINT and SIGTERM: the first stops the run gracefully, a second exits at once."""
+"""SIGINT and SIGTERM: the first stops the run gracefully; a second within
+``REPEAT_WINDOW_SECONDS`` is the same signal sent again (GNU ``timeout`` signals the child,
+then its whole process group), a later one exits at once."""
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
 from typing import NoReturn, Protocol
 
@@ -17,6 +20,10 @@ WRITE_GRACE_SECONDS = 0.5
 """After a signal, how long the records still to be written may wait for stdout's reader;
 what is not written by then is dropped, so the run ends within a second either way."""
 
+REPEAT_WINDOW_SECONDS = 1.0
+"""A stopping signal this soon after the first is taken as the same one (it changes
+nothing); a person's second Ctrl-C comes later and exits at once."""
+
 
 class Stoppable(Protocol):
     """What a signal stops (the engine's ``Fetcher``)."""
@@ -27,6 +34,9 @@ class Stoppable(Protocol):
 
     def stop(self, reason: StopReason) -> None:
         """Stop for ``reason``."""
+
+    def remove_temporary_files(self) -> None:
+        """Remove the temporary files of bodies being written."""
 
 
 class Hurriable(Protocol):
@@ -43,7 +53,9 @@ class Hurriable(Protocol):
 class SignalStop:
     """The SIGINT and SIGTERM handler: the first stops the run gracefully (cancelled
     records, summary) and gives the records still to be written ``WRITE_GRACE_SECONDS``;
-    a second exits at once, saying how many records were not written."""
+    another within ``REPEAT_WINDOW_SECONDS`` of the first is ignored; one after that
+    removes the bodies' temporary files and exits at once, saying how many records were
+    not written. ``clock`` gives seconds (``time.monotonic``)."""
 
     def __init__(
         self,
@@ -51,14 +63,24 @@ class SignalStop:
         records: Hurriable,
         env: Environment,
         exit_now: Callable[[int], NoReturn] = os._exit,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetcher = fetcher
         self._records = records
         self._env = env
         self._exit_now = exit_now
+        self._clock = clock
+        self._first: float | None = None
+        """When the first signal came (``clock`` seconds)."""
 
     def __call__(self, signum: signal.Signals) -> None:
+        now = self._clock()
+        if self._first is not None and now - self._first < REPEAT_WINDOW_SECONDS:
+            return  # the same signal again (GNU timeout sends it twice)
+        if self._first is None:
+            self._first = now
         if self._fetcher.stopped_by in SIGNAL_REASONS.values():
+            self._fetcher.remove_temporary_files()
             unwritten = self._records.unwritten
             if unwritten:
                 say(self._env, f"exiting at once: {unwritten:,} records were not written")
