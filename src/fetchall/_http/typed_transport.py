@@ -13,6 +13,9 @@ Through a proxy, a failure to resolve or connect to the proxy (httpcore raises
 ``ProxyConnectError`` or ``ProxyConnectTimeout``, which name the proxy: the target was
 never reached.
 
+A status outside 100-599, which h11 takes, becomes ``MalformedResponse`` as on
+fetchall's transport (RFC 9110 §15).
+
 It also starts each request's ``Trace`` (httpcore marks the phases through its ``trace``
 extension) and takes the address connected to from the response's ``network_stream``
 (httpcore's ``server_addr``: a proxy's, through a proxy).
@@ -28,6 +31,7 @@ import httpx
 
 from fetchall._http.errors import (
     IncompleteBody,
+    MalformedResponse,
     NoResponse,
     ProxyConnectError,
     ProxyConnectTimeout,
@@ -35,6 +39,9 @@ from fetchall._http.errors import (
 from fetchall._http.timing import TRACE, UNTRACED, Trace
 from fetchall._origin import Origin
 
+MIN_STATUS, MAX_STATUS = 100, 599
+"""RFC 9110 §15: status codes are 100-599 (h11 takes any three digits; fetchall's parser
+refuses the others with the same words)."""
 _NO_RESPONSE = "Server disconnected without sending a response"
 """httpcore's wording (``_async/http11.py``) for a connection closed before any byte."""
 _INCOMPLETE_BODY = "peer closed connection without sending complete message body"
@@ -60,6 +67,11 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
             _raise_typed(exc)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._raise_proxy_unreached(exc, request)
+        status = response.status_code
+        if not MIN_STATUS <= status <= MAX_STATUS:
+            await response.aclose()  # its body unread: httpcore closes the connection
+            message = f"status {status:03d} outside {MIN_STATUS}-{MAX_STATUS}"
+            raise MalformedResponse(message, request=request)
         response.stream = _TypedStream(response.stream)
         stream = response.extensions.get("network_stream")
         if stream is not None:
