@@ -106,7 +106,7 @@ def _make_client(
             resolver=resolver,
         )
     elif transport is not None:
-        transport = TypedErrorsTransport(transport, settings.proxy)
+        transport = TypedErrorsTransport(transport)
     client = RedirectingClient(
         transport=transport,
         limits=httpx.Limits(
