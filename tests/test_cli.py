@@ -60,6 +60,28 @@ def test_invalid_lines_are_records_not_crashes(url_file) -> None:
     assert all(r["final_url"] is None for r in records)
 
 
+def test_lines_that_cannot_name_a_host_are_invalid_not_looked_up(url_file) -> None:
+    """Spreadsheet debris and other schemes are invalid_url records saying why, never a
+    name lookup (a ``dns`` record for host ``=cmd|x``, ``b`` or ``http``)."""
+    lines = ["=cmd|x", '"quoted",', "+1,2", "mailto:a@b", "http:/host/x"]
+    result = invoke("--json", str(url_file(*lines)))
+    assert result.exit_code == 1
+    assert [(r["url"], r["error_kind"], r["error"]) for r in jsonl(result.stdout)] == [
+        ("=cmd|x", "invalid_url", "host '=cmd|x' is not a valid host name: " + _BAD_LABEL),
+        ('"quoted",', "invalid_url", "host '\"quoted\",' is not a valid host name: " + _BAD_LABEL),
+        ("+1,2", "invalid_url", "host '+1,2' is not a valid host name: " + _BAD_LABEL),
+        (
+            "mailto:a@b",
+            "invalid_url",
+            "unsupported scheme 'mailto': only http and https are fetched",
+        ),
+        ("http:/host/x", "invalid_url", "'http:/' is missing a slash: write 'http://'"),
+    ]
+
+
+_BAD_LABEL = "a label that is not 1-63 letters, digits, '-' or '_'"
+
+
 def test_non_utf8_input_line_is_an_invalid_record(tmp_path: Path) -> None:
     """A line that is not UTF-8 is reported, and the next line is still read."""
     path = tmp_path / "bytes.txt"

@@ -11,6 +11,8 @@ from fetchall._input.lines import (
     MAX_INPUT_LINE_BYTES,
     LineSplitter,
     _checked_url,
+    _has_scheme,
+    _scheme_without_slashes,
     parse_line,
     url_from_text,
 )
@@ -30,6 +32,12 @@ def test_blank_and_comment_lines_are_skipped(raw: bytes) -> None:
         (b"example.com/path", "https://example.com/path"),
         (b"HTTP://Example.com/", "HTTP://Example.com/"),
         (b"http://[::1]:8080/", "http://[::1]:8080/"),
+        (b"localhost:8080/x", "https://localhost:8080/x"),
+        (b"example.com:443", "https://example.com:443"),
+        (b"my_host.example/a", "https://my_host.example/a"),
+        (b"example.com./a", "https://example.com./a"),
+        (b"example.com/?next=http://other/", "https://example.com/?next=http://other/"),
+        (b"b\xc3\xbccher.example/", "https://b\u00fccher.example/"),
     ],
 )
 def test_valid_lines_name_a_url(raw: bytes, url: str) -> None:
@@ -56,6 +64,18 @@ def test_valid_lines_name_a_url(raw: bytes, url: str) -> None:
         (b"http://exa mple.com/", "whitespace or control"),
         (b"http://example.com/\x00", "whitespace or control"),
         (b"http://caf\xe9.com/", "not valid UTF-8"),
+        (b"=cmd|x", "host '=cmd|x' is not a valid host name"),
+        (b'"quoted",', "is not a valid host name"),
+        (b"+1,2", "host '+1,2' is not a valid host name"),
+        (b"http://a..b/", "host 'a..b' is not a valid host name: an empty label"),
+        (b"http://%41.example/", "is not a valid host name"),
+        (b"x" * 64 + b".example", "is not a valid host name"),
+        (b"a." * 127 + b"com", "is longer than 253 characters"),
+        (b"mailto:a@b", "unsupported scheme 'mailto': only http and https are fetched"),
+        (b"javascript:alert(1)", "unsupported scheme 'javascript'"),
+        (b"user:pw@example.com", "unsupported scheme 'user'"),
+        (b"http:/host/x", "'http:/' is missing a slash: write 'http://'"),
+        (b"https:host/x", "'https:' is missing a slash"),
     ],
 )
 def test_invalid_lines_become_invalid_url_errors(raw: bytes, message: str) -> None:
@@ -114,6 +134,7 @@ _URL_PIECES = [
     "http://", "HTTPS://", "ftp://", "example.com", "EXAMPLE.com", "127.0.0.1", "[::1]", "[x",
     "a", "-", ".", ":", ":80", ":65535", ":65536", ":99999", ":0", ":x", "@", "user@", "/", "?",
     "#", "%20", " ", "\t", "\x7f", "é", "~", "[", "]", "\\", "xn--n3h", "xn--bcher-kva", "XN--",
+    "_", "..", "=", "|", '"', ",", "+", "mailto:", "http:/", "a" * 64,
 ]  # fmt: skip
 
 
@@ -125,5 +146,8 @@ _URL_PIECES = [
 def test_the_quick_check_of_common_urls_agrees_with_the_full_one(pieces: list[str]) -> None:
     """A line is valid, or invalid for the same reason, whichever check decides it."""
     text = "".join(pieces).strip()
-    url = text if "://" in text else f"https://{text}"
+    if not _has_scheme(text) and _scheme_without_slashes(text) is not None:
+        assert isinstance(url_from_text(text), Err)
+        return
+    url = text if _has_scheme(text) else f"https://{text}"
     assert url_from_text(text) == _checked_url(url)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fetchall import StopReason
+from fetchall import Settings, StopReason
 from fetchall._input import Shard
 from fetchall._origin import Origin
 from fetchall.cli.environment import Environment
@@ -70,6 +70,14 @@ def test_values_become_settings_output_and_selection() -> None:
         ({"json": True, "output_format": OutputFormat.CSV}, "--json", "--format csv"),
         ({"max_size": "10X"}, "--max-size", "not a size"),
         ({"header": ["no colon"]}, "--header", "not a header"),
+        ({"header": ["X Y: 1"]}, "--header", "not a header name"),
+        ({"header": ["X-A: 1\r\n"]}, "--header", "line break or NUL"),
+        ({"method": "GET\r\nX-Inj: 1"}, "--method", "not an HTTP method"),
+        ({"method": "GE T"}, "--method", "not an HTTP method"),
+        ({"method": ""}, "--method", "not an HTTP method"),
+        ({"user_agent": "a\nb"}, "--user-agent", "line break or NUL"),
+        ({"proxy": "http://"}, "--proxy", "names no host"),
+        ({"proxy": "http://p:99999"}, "--proxy", "Port out of range"),
         ({"shard": "4/4"}, "--shard", "0 <= K < N"),
         ({"transport": "h3"}, "--transport", "fast or httpx"),
         ({"skip_existing": True}, "--skip-existing", "-o/--output-dir"),
@@ -221,3 +229,29 @@ def test_timeout_is_optional(text: str, seconds: float | None) -> None:
     """-t 0 and -t none mean no deadline; a number is the deadline in seconds."""
     assert plan(timeout=text).settings.timeout == seconds
     assert plan().settings.timeout is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"method": "GET /x HTTP/1.1\r\nX-Inj:"},
+        {"method": "GE T"},
+        {"headers": (("X Y", "1"),)},
+        {"headers": (("X-A", "1\r\nX-Inj: 1"),)},
+        {"headers": (("Content-Type", "text/plain\nX-Inj: 1"),)},
+        {"user_agent": "ua\r\nX-Inj: 1"},
+        {"proxy": "http://"},
+        {"proxy": "http://p:0"},
+    ],
+)
+def test_settings_refuse_request_fields_that_would_change_the_framing(
+    changes: dict[str, object],
+) -> None:
+    """The API's Settings check what the command line checks: ValueError."""
+    with pytest.raises(ValueError, match=r"method|header|line break|proxy"):
+        Settings(**changes)  # type: ignore[arg-type]
+
+
+def test_settings_take_a_proxy_without_a_scheme_as_http() -> None:
+    """curl's scheme-less proxy form: ``http://`` is put in front."""
+    assert Settings(proxy="127.0.0.1:3128").proxy == "http://127.0.0.1:3128"

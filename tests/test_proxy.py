@@ -4,13 +4,18 @@ socks5://… is a usage error that names the extra."""
 from __future__ import annotations
 
 import importlib.util
+import socket
 from collections.abc import Iterator
 
 import pytest
+from typer.testing import CliRunner
 
+from fetchall import Err, ErrorKind, Settings, fetch_all
+from fetchall.cli import app
 from tests.conftest import invoke, jsonl
 from tests.server import TestServer
 from tests.socks_proxy import SocksProxy
+from tests.test_names import SystemStandIn
 
 
 @pytest.fixture
@@ -46,3 +51,89 @@ def test_socks_without_the_extra_is_a_usage_error(
     assert result.exit_code == 2
     assert "pip install 'fetchall[socks]'" in " ".join(result.stderr.replace("│", " ").split())
     assert result.stdout == ""
+
+
+# A proxy that cannot be used or reached: the message names the proxy, not the target.
+
+
+@pytest.mark.parametrize(
+    "proxy", ["http://", "http://:3128", "http://proxy.test:0", "http://proxy.test:x", "ftp://p:21"]
+)
+def test_a_proxy_url_without_a_usable_host_or_port_is_a_usage_error(
+    server: TestServer, proxy: str
+) -> None:
+    """--proxy with no host, a bad port or another scheme: exit 2 naming --proxy, no request."""
+    result = invoke("--proxy", proxy, "-", stdin=server.url("/bytes/1"))
+    assert result.exit_code == 2
+    assert "--proxy" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_proxy_variable_without_a_host_is_a_usage_error(server: TestServer) -> None:
+    """HTTP_PROXY=http:// (no host) stops the run (exit 2) naming the variable."""
+    result = CliRunner().invoke(
+        app, ["-"], input=server.url("/bytes/1"), env={"HTTP_PROXY": "http://", "NO_PROXY": ""}
+    )
+    assert result.exit_code == 2
+    assert "HTTP_PROXY: proxy 'http://' names no host" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_proxy_without_a_scheme_is_taken_as_http(fresh_server: TestServer) -> None:
+    """--proxy 127.0.0.1:PORT (curl's form) is http://127.0.0.1:PORT."""
+    proxy = f"127.0.0.1:{fresh_server.port}"
+    result = invoke("--json", "--proxy", proxy, "-", stdin="http://far-away.test/bytes/5")
+    (record,) = jsonl(result.stdout)
+    assert (record["ok"], record["bytes"]) == (True, 5)
+    assert fresh_server.requests["/bytes/5"] == 1
+
+
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_refused_proxy_is_named_in_the_error(
+    server: TestServer, unused_port: int, transport: str, scheme: str
+) -> None:
+    """A proxy on a closed port: ``connect`` naming the proxy, not the target."""
+    result = invoke(
+        "--json", "--retries", "0", "--transport", transport,
+        "--proxy", f"http://127.0.0.1:{unused_port}", "-",
+        stdin=f"{scheme}://127.0.0.1:{server.port}/bytes/1",
+    )  # fmt: skip
+    (record,) = jsonl(result.stdout)
+    assert (record["error_kind"], record["error"]) == (
+        "connect",
+        f"connection refused by proxy 127.0.0.1:{unused_port}",
+    )
+
+
+def test_a_refused_proxy_from_a_variable_is_named_in_the_error(
+    server: TestServer, unused_port: int
+) -> None:
+    """The same for HTTP_PROXY, given without a scheme as httpx reads it."""
+    result = CliRunner().invoke(
+        app,
+        ["--json", "--retries", "0", "-"],
+        input=server.url("/bytes/1"),
+        env={"HTTP_PROXY": f"127.0.0.1:{unused_port}", "NO_PROXY": ""},
+    )
+    (record,) = jsonl(result.stdout)
+    assert record["error"] == f"connection refused by proxy 127.0.0.1:{unused_port}"
+
+
+@pytest.mark.anyio
+async def test_a_proxy_name_that_does_not_resolve_is_named_in_the_error(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpcore resolves the proxy's name with the event loop's getaddrinfo; on asyncio's
+    loop (the library API's here, not the command's uvloop, which would ask libuv) that is
+    ``socket.getaddrinfo``, replaced by the stand-in: ``nx-*.bench.test`` is "no such
+    name" and nothing reaches the machine's resolver."""
+    monkeypatch.setattr(socket, "getaddrinfo", SystemStandIn(socket.getaddrinfo))
+    settings = Settings(retries=0, proxy="http://nx-proxy.bench.test:3128")
+    url = f"http://127.0.0.1:{server.port}/bytes/1"
+    (result,) = [result async for result in fetch_all([url], settings)]
+    assert isinstance(result.outcome, Err)
+    assert (result.outcome.error.kind, result.outcome.error.message) == (
+        ErrorKind.DNS,
+        "could not resolve proxy host nx-proxy.bench.test",
+    )

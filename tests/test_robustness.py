@@ -394,16 +394,6 @@ def test_fail_fast_counts_an_invalid_line(fresh_server: TestServer) -> None:
     assert fresh_server.requests["/bytes/1"] <= 1
 
 
-@pytest.mark.parametrize("proxy", ["foo", "ftp://proxy.test:21"])
-def test_a_proxy_httpx_cannot_use_is_a_usage_error(proxy: str, fresh_server: TestServer) -> None:
-    """A bad --proxy stops the run before any request: exit 2 and one line."""
-    result = invoke("--proxy", proxy, "-", stdin=fresh_server.url("/bytes/1") + "\n")
-    assert result.exit_code == 2
-    assert result.stderr.startswith("fetchall: cannot set up the HTTP client")
-    assert "done:" not in result.stderr
-    assert fresh_server.requests["/bytes/1"] == 0
-
-
 def test_proxy_variables_carry_the_requests(fresh_server: TestServer, transport: str) -> None:
     """HTTP_PROXY in the environment is honoured, as httpx does, whichever transport is asked."""
     result = conftest.CliRunner().invoke(

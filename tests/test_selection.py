@@ -99,6 +99,15 @@ def test_resume_from_a_missing_file_fetches_everything(server: TestServer, tmp_p
     assert "does not exist yet" in result.stderr
 
 
+def test_unique_drops_the_fragment_which_is_never_sent(fresh_server: TestServer) -> None:
+    """``URL`` and ``URL#frag`` are one URL: one request, one record, its ``url`` as given."""
+    url = fresh_server.url("/bytes/2")
+    stdin = f"{url}#part-1\n{url}\n{url}#part-2\n"
+    records = jsonl(invoke("--json", "--unique", "-", stdin=stdin).stdout)
+    assert [r["url"] for r in records] == [f"{url}#part-1"]
+    assert fresh_server.requests["/bytes/2"] == 1
+
+
 def test_unique_fetches_each_normalised_url_once(fresh_server: TestServer) -> None:
     """Scheme and host case and default ports are normalised; invalid lines by raw text."""
     url = fresh_server.url("/bytes/3")
@@ -115,6 +124,8 @@ def test_unique_fetches_each_normalised_url_once(fresh_server: TestServer) -> No
         ("http://Example.COM:80/a?b=1", "http://example.com/a?b=1"),
         ("HTTPS://example.com:443/", "https://EXAMPLE.com/"),
         ("example.com/x", "https://example.com:443/x"),
+        ("http://example.com/a#top", "http://example.com/a"),
+        ("http://example.com/a?q=1#x", "http://example.com/a?q=1#"),
     ],
 )
 def test_canonical_url_normalises_scheme_host_and_default_port(first: str, second: str) -> None:

@@ -1,9 +1,15 @@
-"""The frozen settings of one run, built once by the command line (or by an API caller).
-Imports nothing of fetchall's."""
+"""The frozen settings of one run, built once by the command line (or by an API caller),
+and the checks of what they put on the wire (method, header fields, proxy URL), which the
+command line uses too. Imports only ``_targets`` (to mask a password in a message)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fetchall._targets import masked
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_SPEED_LIMIT = 1024
@@ -20,6 +26,55 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 DEFAULT_MAX_HOST_ERRORS = 10
 WAITING_PER_PERMIT = 4
 """With ``per_host``, lines waiting for a busy host are bounded by this times the concurrency."""
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""RFC 9110 §5.6.2: ``token = 1*tchar``, what a method (§9.1) and a field name (§5.1) are."""
+_LINE_BREAK_OR_NUL = re.compile(r"[\r\n\0]")
+"""What a field value must not hold (RFC 9110 §5.5): a line break would start a new field."""
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+"""The proxy schemes httpx speaks (SOCKS ones with the ``socks`` extra)."""
+
+
+def checked_method(method: str) -> str:
+    """``method`` when it is an HTTP token (RFC 9110 §9.1: ``method = token``); ValueError
+    otherwise (a space or line break in it would change the request line)."""
+    if not _TOKEN.fullmatch(method):
+        raise ValueError(f"{method!r} is not an HTTP method (letters, digits and !#$%&'*+-.^_`|~)")
+    return method
+
+
+def checked_field(name: str, value: str) -> tuple[str, str]:
+    """``(name, value)`` when ``name`` is a token (RFC 9110 §5.1) and ``value`` holds no CR,
+    LF or NUL (§5.5); ValueError otherwise."""
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~)")
+    if _LINE_BREAK_OR_NUL.search(value):
+        raise ValueError(f"the value of header {name!r} contains a line break or NUL")
+    return name, value
+
+
+def checked_proxy(url: str) -> str:
+    """The proxy URL ``url`` names: without ``://``, ``http://`` is put in front (as curl
+    and httpx's proxy variables do); ValueError when it has no host, a port that is not
+    1-65535, a scheme httpx cannot use, or whitespace or a control character."""
+    text = url if "://" in url else f"http://{url}"
+    url = masked(url)
+    if re.search(r"[\x00-\x20\x7f]", text):
+        raise ValueError(f"proxy {url!r} contains whitespace or a control character")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"proxy {url!r} is not a URL: {exc}") from exc
+    if parts.scheme.lower() not in PROXY_SCHEMES:
+        raise ValueError(
+            f"proxy {url!r}: unsupported scheme {parts.scheme!r} (http, https, socks5 or socks5h)"
+        )
+    if not parts.hostname:
+        raise ValueError(f"proxy {url!r} names no host")
+    if port == 0:
+        raise ValueError(f"proxy {url!r}: port 0 is outside 1-65535")
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +116,17 @@ class Settings:
     max_size: int | None = None
     """Bodies larger than this many bytes fail as too_large; None is no limit."""
     method: str = "GET"
-    """The request method, upper-case as sent."""
+    """The request method, as sent: an HTTP token (RFC 9110 §9.1)."""
     headers: tuple[tuple[str, str], ...] = ()
-    """(name, value) fields sent with every request, replacing defaults of the same name."""
+    """(name, value) fields sent with every request, replacing defaults of the same name:
+    each name a token, no value with CR, LF or NUL (RFC 9110 §5)."""
     body: bytes | None = None
     """Sent with every request, again on each retry and after a 307 or 308 redirect (not
     after one that turns the method into GET), with Content-Length and, unless ``headers``
     name one, ``Content-Type: application/x-www-form-urlencoded``. The method stays
     ``method`` (the command line implies POST)."""
     user_agent: str | None = None
-    """None sends ``fetchall/<version>``."""
+    """None sends ``fetchall/<version>``; no CR, LF or NUL."""
     http2: bool = False
     """Offer HTTP/2 (needs the ``http2`` extra)."""
     verify: bool = True
@@ -78,7 +134,8 @@ class Settings:
     cacert: str | None = None
     """A PEM file of certificates to trust instead of the system's."""
     proxy: str | None = None
-    """A proxy URL for every request; None honours the proxy environment variables."""
+    """A proxy URL for every request (without a scheme, ``http://`` is assumed; it must name
+    a host); None honours the proxy environment variables."""
     transport: str = "fast"
     """``fast`` (fetchall's HTTP/1.1 transport) or ``httpx`` (httpx's own); HTTP/2 always
     uses httpx's."""
@@ -113,6 +170,19 @@ class Settings:
             raise ValueError("transport must be 'fast' or 'httpx'")
         if self.max_size is not None and self.max_size < 0:
             raise ValueError("max_size must not be negative")
+        self._check_request_fields()
+
+    def _check_request_fields(self) -> None:
+        """ValueError for a method, field or proxy that would change the request's framing."""
+        checked_method(self.method)
+        headers = self.headers
+        fields = headers.items() if isinstance(headers, Mapping) else headers  # a dict works too
+        for name, value in fields:
+            checked_field(name, value)
+        if self.user_agent is not None:
+            checked_field("User-Agent", self.user_agent)
+        if self.proxy is not None:
+            object.__setattr__(self, "proxy", checked_proxy(self.proxy))
 
     @property
     def backlog(self) -> int:

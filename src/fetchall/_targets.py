@@ -12,7 +12,12 @@ A URL is requested only when all of these hold (``refusal`` says which one fails
   starts with ``xn--`` is a valid IDNA 2008 A-label (RFC 5891 §5.4) — checked with the
   ``idna`` package, as httpx encodes and decodes hosts with it (httpx raises from
   ``URL.host`` for ``xn--n3h.example``, U+2603 being disallowed);
-- it has no whitespace or control character.
+- it has no whitespace or control character;
+- its host is an IP literal or a valid name (RFC 3986 §3.2.2 reg-name, as DNS takes it:
+  RFC 1035 §2.3.4, RFC 1123 §2.1): in its ASCII (IDNA) form, labels of letters, digits,
+  ``-`` and ``_`` (underscores are in real DNS names: ``_dmarc``, ``my_host.example``,
+  and resolvers answer them), 1-63 characters each, at most 253 in all (one trailing dot
+  allowed). A host such as ``=cmd|x`` or ``"quoted",`` is refused before any lookup.
 
 Imports nothing of fetchall's.
 """
@@ -28,6 +33,12 @@ SCHEMES = ("http", "https")
 """The schemes fetchall requests."""
 MAX_PORT = 65535
 _WHITESPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_LABEL = re.compile(r"[a-z0-9_-]{1,63}", re.IGNORECASE)
+"""One label of a host name in its ASCII form."""
+_BAD_LABEL = "a label that is not 1-63 letters, digits, '-' or '_'"
+MAX_HOST_NAME = 253
+"""Characters in a host name without its trailing dot (RFC 1035 §2.3.4: 255 octets on
+the wire)."""
 _PASSWORD = re.compile(r"(^|//)([^/?#\s@:]*):[^/?#\s]*@")
 """``user:password@`` at the start of a text or after ``//``; the password runs to the
 last ``@`` of the authority, as ``urlsplit`` reads it (``user:p@ss@host``)."""
@@ -54,6 +65,25 @@ def refusal(url: str) -> str | None:
         return reason
     if _WHITESPACE_OR_CONTROL.search(url):
         return "URL contains whitespace or control characters"
+    if "[" not in parts.netloc:  # an IPv6 literal: urlsplit checked it
+        return _name_refusal(host)
+    return None
+
+
+def _name_refusal(host: str) -> str | None:
+    """Why ``host`` (lower-cased, encodable) is not a valid host name, or None."""
+    name = host if host.isascii() else idna.encode(host).decode("ascii")
+    name = name.removesuffix(".")
+    if len(name) > MAX_HOST_NAME:
+        return f"host {host[:80]!r}… is longer than {MAX_HOST_NAME} characters"
+    for label in name.split("."):
+        if not _LABEL.fullmatch(label):
+            why = (
+                "an empty label"
+                if not label
+                else "a label that is not 1-63 letters, digits, '-' or '_'"
+            )
+            return f"host {host[:80]!r} is not a valid host name: {why}"
     return None
 
 

@@ -10,6 +10,7 @@ from typing import Self
 from urllib.request import getproxies
 
 import httpx
+from httpx._utils import get_environment_proxies
 
 from fetchall._http.attempt import AttemptProgress, BodySink, attempt
 from fetchall._http.codings import ACCEPT_ENCODING
@@ -19,7 +20,7 @@ from fetchall._http.resolver import Resolver
 from fetchall._http.transport import FastTransport
 from fetchall._http.typed_transport import TypedErrorsTransport
 from fetchall._model import FetchError, Response, Result, SetupError
-from fetchall._settings import Settings
+from fetchall._settings import Settings, checked_proxy
 from fetchall._version import __version__
 
 USER_AGENT = f"fetchall/{__version__}"
@@ -121,12 +122,35 @@ def _make_client(
     )
     if transport is None:
         client._transport = TypedErrorsTransport(client._transport)
+    proxies = _proxies(settings)
     client._mounts = {
-        pattern: mounted if mounted is None else TypedErrorsTransport(mounted)
+        pattern: mounted
+        if mounted is None
+        else TypedErrorsTransport(mounted, proxies.get(pattern.pattern))
         for pattern, mounted in client._mounts.items()
     }
     client._cookies = _NoCookies()  # httpx has no switch to turn cookies off
     return client
+
+
+def _proxies(settings: Settings) -> dict[str, str | None]:
+    """The proxy URL for each of httpx's mount patterns: ``all://`` for ``--proxy``, else
+    those of the proxy variables (as httpx reads them, ``http://`` put before a value
+    without a scheme). ValueError naming the variable when one names a proxy that cannot
+    be used (no host, a bad port: ``_settings.checked_proxy``)."""
+    if settings.proxy is not None:
+        return {"all://": settings.proxy}
+    for key, value in getproxies().items():
+        if key in _PROXY_VARIABLES:
+            try:
+                checked_proxy(value)
+            except ValueError as exc:
+                raise ValueError(f"{key.upper()}_PROXY: {exc}") from exc
+    return get_environment_proxies()
+
+
+_PROXY_VARIABLES = ("http", "https", "all")
+"""The proxy variables (lower-cased, without ``_proxy``) httpx honours, besides NO_PROXY."""
 
 
 def _headers(settings: Settings) -> httpx.Headers:

@@ -12,8 +12,11 @@ httpx lacks (httpx's own transport says the first two only in its messages; see
     ├── NoResponse          closed before any byte of a response: ``protocol`` (a reused
     │                       connection's request is retried once, if safe)
     ├── IncompleteBody      closed inside a body its framing says is not over: ``read``
-    └── MalformedResponse   bytes that are not an acceptable HTTP/1.x response (fetchall's
-                            transport only): ``protocol``
+    └── MalformedResponse   bytes that are not an acceptable HTTP/1.x response: ``protocol``
+
+and, from ``typed_transport`` through a proxy, ``ProxyConnectError`` and
+``ProxyConnectTimeout`` (subclasses of httpx's): the proxy itself could not be resolved or
+reached, so the message names the proxy, not the target.
 
 Following redirects (``redirects``) raises ``RefusedRedirect`` and ``RedirectLimit``;
 decoding a body (``codings``) raises ``httpx.DecodingError``.
@@ -51,6 +54,22 @@ class MalformedResponse(httpx.RemoteProtocolError):
     message says how); the connection they came on is closed at once."""
 
 
+class ProxyUnreached:
+    """Mixed into the connect errors of a request sent through a proxy that could not be
+    resolved or reached: ``proxy`` is its ``host:port``, ``proxy_host`` its host."""
+
+    proxy: str = ""
+    proxy_host: str = ""
+
+
+class ProxyConnectError(ProxyUnreached, httpx.ConnectError):
+    """The proxy's name did not resolve, or it refused or did not take the connection."""
+
+
+class ProxyConnectTimeout(ProxyUnreached, httpx.ConnectTimeout):
+    """The proxy did not take the connection within the connect timeout."""
+
+
 class RefusedRedirect(httpx.InvalidURL):
     """A redirect's target is not a URL fetchall requests; the message says which and why.
     ``response`` is the redirect (its body closed), ``redirects`` the hops followed before."""
@@ -79,7 +98,8 @@ def classify(
 ) -> tuple[ErrorKind, str]:
     """The kind and message of an attempt's failure: ``url`` is the URL last requested,
     ``received`` the body bytes read so far, or None when no response head arrived."""
-    where = _where(exc, url)
+    proxy = next((cause for cause in _causes(exc) if isinstance(cause, ProxyUnreached)), None)
+    where = _where(exc, url) if proxy is None else f"proxy {proxy.proxy}"
     detail = _detail(exc)
     if isinstance(exc, RefusedRedirect):
         return ErrorKind.INVALID_URL, str(exc)
@@ -101,7 +121,8 @@ def classify(
     if isinstance(exc, httpx.TimeoutException):
         return ErrorKind.TIMEOUT, f"timed out talking to {where}"
     if _first_cause(exc, socket.gaierror) is not None:
-        return ErrorKind.DNS, f"could not resolve host {_host(exc, url)}"
+        host = f"host {_host(exc, url)}" if proxy is None else f"proxy host {proxy.proxy_host}"
+        return ErrorKind.DNS, f"could not resolve {host}"
     tls_error = _first_cause(exc, ssl.SSLError)
     if tls_error is not None:
         return ErrorKind.TLS, f"TLS with {where} failed: {_tls_detail(tls_error)}"

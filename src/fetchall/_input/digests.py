@@ -19,8 +19,9 @@ def digest64(text: str) -> int:
 
 def canonical_url(line: Line) -> str:
     """What makes two lines the same URL for ``--unique`` and ``--shard``: the URL with its
-    scheme and host lower-cased and a default port dropped; an invalid line's raw text.
-    (``--resume`` compares the line's text as given: see ``selection``.)"""
+    scheme and host lower-cased, a default port and the fragment dropped (a fragment is
+    never sent: RFC 9110 §4.2.5, RFC 3986 §3.5); an invalid line's raw text. (``--resume``
+    compares the line's text as given: see ``selection``.)"""
     if not isinstance(line.url, Ok):
         return line.text
     parts = urlsplit(line.url.value)
@@ -29,7 +30,7 @@ def canonical_url(line: Line) -> str:
     if parts.username is not None:
         auth = parts.username + (f":{parts.password}" if parts.password is not None else "")
         netloc = f"{auth}@{netloc}"
-    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((scheme, netloc, parts.path, parts.query, ""))
 
 
 class DigestSet:

@@ -6,16 +6,24 @@ import re
 from collections.abc import Iterator
 
 from fetchall._model import Err, ErrorKind, FetchError, Line, Ok, Result
-from fetchall._targets import MAX_PORT, masked, refusal
+from fetchall._targets import MAX_HOST_NAME, MAX_PORT, SCHEMES, masked, refusal
 
 MAX_INPUT_LINE_BYTES = 64 * 1024
 """Input lines longer than this (in bytes) are reported as invalid instead of being held in
 memory."""
 
 _PLAIN_URL = re.compile(
-    r"https?://(?P<host>[a-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?(?:[/?#][!-~]*)?", re.I
+    r"https?://(?P<host>(?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}\.?)"
+    r"(?::(?P<port>[0-9]{1,5}))?(?:[/?#][!-~]*)?",
+    re.I,
 )
-"""The common shape of a URL line: a host name or IPv4 address, a port, printable ASCII."""
+"""The common shape of a URL line: a host name or IPv4 address (labels of 1-63), a port,
+printable ASCII."""
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)
+"""A line that starts with a scheme and ``//`` (RFC 3986 §3.1)."""
+_SCHEME_WITHOUT_SLASHES = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*):(?!\d+(?:[/?#]|$)|$)", re.I)
+"""A line that starts with ``word:`` not followed by ``//`` nor by a port (``mailto:a@b``,
+``http:/host``), where ``example.com:443`` and ``localhost:8080/x`` are a host and port."""
 
 
 def parse_line(raw: bytes, source: str, encoding: str = "UTF-8") -> Line | None:
@@ -38,7 +46,7 @@ def parse_line(raw: bytes, source: str, encoding: str = "UTF-8") -> Line | None:
 
 
 def _has_scheme(text: str) -> bool:
-    return "://" in text
+    return _SCHEME.match(text) is not None
 
 
 def is_skipped(stripped: bytes) -> bool:
@@ -50,11 +58,32 @@ def url_from_text(text: str) -> Result[str, FetchError]:
     """The http(s) URL a stripped line names (``https://`` added when no scheme is given),
     or why fetchall does not request it (``_targets.refusal``: the same check as a
     redirect's target)."""
-    url = text if _has_scheme(text) else f"https://{text}"
+    if _has_scheme(text):
+        url = text
+    else:
+        reason = _scheme_without_slashes(text)
+        if reason is not None:
+            return Err(FetchError(ErrorKind.INVALID_URL, masked(reason)))
+        url = f"https://{text}"
     plain = _PLAIN_URL.fullmatch(url)
     if plain is not None and _plainly_fine(plain):
         return Ok(url)  # what the full check would say: 1.2 us instead of 5
     return _checked_url(url)
+
+
+def _scheme_without_slashes(text: str) -> str | None:
+    """Why a line without ``scheme://`` is not a host to put ``https://`` before, when it
+    starts with a scheme-like ``word:`` that is not a host's port (``mailto:a@b``, the typo
+    ``http:/host``, ``user:password@host`` too: credentials need the scheme)."""
+    match = _SCHEME_WITHOUT_SLASHES.match(text)
+    if match is None:
+        return None
+    scheme = match["scheme"]
+    if scheme.lower() not in SCHEMES:
+        return f"unsupported scheme {scheme!r}: only http and https are fetched"
+    rest = text[match.end() :]
+    slashes = rest[: len(rest) - len(rest.lstrip("/"))]
+    return f"'{scheme}:{slashes}' is missing a slash: write '{scheme}://'"
 
 
 def _checked_url(url: str) -> Result[str, FetchError]:
@@ -70,7 +99,8 @@ def _plainly_fine(plain: re.Match[str]) -> bool:
     port = plain["port"]
     if port is not None and not 1 <= int(port) <= MAX_PORT:
         return False
-    return "xn--" not in plain["host"].lower()
+    host = plain["host"]
+    return len(host) <= MAX_HOST_NAME + 1 and "xn--" not in host.lower()
 
 
 def _invalid(text: str, source: str, message: str) -> Line:

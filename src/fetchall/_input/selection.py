@@ -4,7 +4,8 @@ the engine sees them, so a dropped line gets no record (``LineCounts`` counts th
 "The same URL" means two things here, on purpose:
 
 - shard and unique compare ``canonical_url`` (scheme and host lower-cased, default port
-  dropped), so ``HTTP://Example.com:80/a`` and ``http://example.com/a`` are one URL;
+  and fragment dropped), so ``HTTP://Example.com:80/a#top`` and ``http://example.com/a``
+  are one URL;
 - resume compares a line's text as given (whitespace stripped) with the ``url`` field of
   an earlier run's ok records, which hold that same text: a record matches only the line
   that made it.

@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import re
 
+from fetchall._settings import checked_field
+
 _SIZE = re.compile(r"(\d+)\s*([KMG]?)(?:I?B)?", re.IGNORECASE)
 _POWERS = {"": 0, "K": 1, "M": 2, "G": 3}
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """The largest request body: it is held in memory and sent to every URL, and each request
 in flight may hold a copy while it is written (16 MiB x -c 16 = 256 MiB at most)."""
@@ -28,10 +29,9 @@ def parse_header(text: str) -> tuple[str, str]:
     """``('Name', 'value')`` from ``'Name: value'``; ValueError when it is not a header."""
     name, colon, value = text.partition(":")
     name = name.strip()
-    if not colon or not _TOKEN.fullmatch(name):
+    if not colon or not name:
         raise ValueError(f"{text!r} is not a header of the form 'Name: value'")
-    if any(char in value for char in "\r\n\0"):
-        raise ValueError(f"the value of header {name!r} contains a line break or NUL")
+    checked_field(name, value)  # before stripping: a trailing CR or LF is refused too
     return name, value.strip()
 
 

@@ -11,7 +11,7 @@ from functools import partial
 from typing import TypeVar
 
 from fetchall._input import STDIN, Shard
-from fetchall._settings import Settings
+from fetchall._settings import Settings, checked_field, checked_method, checked_proxy
 from fetchall.cli.environment import Environment
 from fetchall.cli.options import (
     bytes_per_second,
@@ -170,7 +170,15 @@ def _settings(options: Options) -> Settings:
         raise UsageError("--skip-existing", "needs -o/--output-dir")
     max_size = options.max_size
     body = _body(options)
+    if options.method is not None:
+        _checked("--method", partial(checked_method, options.method))
     method = (options.method or ("POST" if body is not None else "GET")).upper()
+    user_agent = options.user_agent
+    if user_agent is not None:
+        _checked("--user-agent", partial(checked_field, "User-Agent", user_agent))
+    proxy = options.proxy
+    if proxy is not None:
+        proxy = _checked("--proxy", partial(checked_proxy, proxy))
     if method == "HEAD" and body is not None:
         raise UsageError("--method", "HEAD cannot send a body (-d/--data-binary)")
     return Settings(
@@ -201,11 +209,11 @@ def _settings(options: Options) -> Settings:
             _checked("--header", partial(parse_header, text)) for text in options.header or ()
         ),
         body=body,
-        user_agent=options.user_agent,
+        user_agent=user_agent,
         http2=options.http2,
         verify=not options.insecure,
         cacert=options.cacert,
-        proxy=options.proxy,
+        proxy=proxy,
         raw=options.raw,
         fail_fast=options.fail_fast,
         output_dir=options.output_dir,
