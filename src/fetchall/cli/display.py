@@ -5,7 +5,7 @@ same terminal (each printed once, through the display's console), or else the fa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from rich.console import Console, Group, RenderableType
@@ -138,11 +138,16 @@ def _eta(snapshot: Snapshot) -> float | None:
 
 @asynccontextmanager
 async def live_display(
-    console: Console, state: ProgressState, records: ScreenWriter | None = None
+    console: Console,
+    state: ProgressState,
+    records: ScreenWriter | None = None,
+    *,
+    ready: Callable[[], bool] = lambda: True,
 ) -> AsyncIterator[None]:
     """Show the live display while the body runs; it vanishes when the body ends. With
     ``records``, their lines are printed above it (and the failures are not, since the
-    records already show them)."""
+    records already show them). A refresh is skipped while ``ready()`` is False (stderr
+    has not taken the last one: a stopped or unread terminal), rather than queued."""
 
     def renderable() -> RenderableType:
         width, height = console.size
@@ -158,7 +163,7 @@ async def live_display(
     )
     above = _Above(live.console, state, records)
     with live:
-        ticker = asyncio.create_task(_tick(live, above))
+        ticker = asyncio.create_task(_tick(live, above, ready))
         try:
             yield
         finally:
@@ -167,10 +172,11 @@ async def live_display(
             above.print()
 
 
-async def _tick(live: Live, above: _Above) -> None:
+async def _tick(live: Live, above: _Above, ready: Callable[[], bool]) -> None:
     while True:
-        above.print()
-        live.refresh()
+        if ready():
+            above.print()
+            live.refresh()
         await asyncio.sleep(REFRESH_SECONDS)
 
 

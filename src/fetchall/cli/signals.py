@@ -9,6 +9,7 @@ from typing import NoReturn, Protocol
 
 from fetchall._model import StopReason
 from fetchall.cli.environment import Environment, say
+from fetchall.cli.stderr import StderrQueue
 
 SIGNAL_REASONS = {signal.SIGINT: StopReason.INTERRUPTED, signal.SIGTERM: StopReason.TERMINATED}
 """The signals that stop a run, and the stop reason each gives."""
@@ -16,6 +17,9 @@ SIGNAL_REASONS = {signal.SIGINT: StopReason.INTERRUPTED, signal.SIGTERM: StopRea
 WRITE_GRACE_SECONDS = 0.5
 """After a signal, how long the records still to be written may wait for stdout's reader;
 what is not written by then is dropped, so the run ends within a second either way."""
+
+EXIT_NOTICE_SECONDS = 0.1
+"""On a second signal, how long the last words may wait for stderr's reader."""
 
 
 class Stoppable(Protocol):
@@ -50,11 +54,14 @@ class SignalStop:
         fetcher: Stoppable,
         records: Hurriable,
         env: Environment,
+        stderr: StderrQueue | None = None,
         exit_now: Callable[[int], NoReturn] = os._exit,
     ) -> None:
+        """``stderr``: the queue behind ``env.stderr`` when its reader could stall it."""
         self._fetcher = fetcher
         self._records = records
         self._env = env
+        self._stderr = stderr
         self._exit_now = exit_now
 
     def __call__(self, signum: signal.Signals) -> None:
@@ -62,6 +69,8 @@ class SignalStop:
             unwritten = self._records.unwritten
             if unwritten:
                 say(self._env, f"exiting at once: {unwritten:,} records were not written")
+            if self._stderr is not None:
+                self._stderr.drain(EXIT_NOTICE_SECONDS)
             self._exit_now(128 + signum)
         reason = SIGNAL_REASONS[signum]
         say(self._env, f"{reason.description}: cancelling the requests in flight")
