@@ -177,7 +177,7 @@ def test_a_second_signal_exits_at_once(signum: signal.Signals, code: int) -> Non
         raise SystemExit(status)
 
     records = FakeRecords(unwritten=0)
-    handler = SignalStop(fetcher, records, env, exit_now, lambda: now[0])  # type: ignore[arg-type]
+    handler = SignalStop(fetcher, records, env, exit_now=exit_now, clock=lambda: now[0])  # type: ignore[arg-type]
     handler(signum)
     assert fetcher.stopped_by in ("interrupted", "terminated")
     assert exits == []

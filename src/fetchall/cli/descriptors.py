@@ -8,7 +8,7 @@ import os
 import select
 import stat
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 RawWrite = Callable[[bytes | memoryview], int]
 """Writes some of the bytes given and returns how many; raises ``OSError``."""
@@ -53,7 +53,7 @@ def raw_writer(out: BinaryIO) -> RawWrite:
     return write
 
 
-def has_a_reader(out: BinaryIO) -> bool:
+def has_a_reader(out: IO[Any]) -> bool:
     """Whether writes to ``out`` can wait on another process: a pipe, a socket or a
     terminal (not a regular file, /dev/null or an in-memory stream)."""
     try:

@@ -5,7 +5,7 @@ same terminal (each printed once, through the display's console), or else the fa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from rich.console import Console, Group, RenderableType
@@ -146,12 +146,16 @@ async def live_display(
     state: ProgressState,
     records: ScreenWriter | None = None,
     messages: MessageRoute | None = None,
+    *,
+    ready: Callable[[], bool] = lambda: True,
 ) -> AsyncIterator[None]:
     """Show the live display while the body runs; it vanishes when the body ends. With
     ``records``, their lines are printed above it (and the failures are not, since the
     records already show them). With ``messages``, people's messages (``say``: a signal's
     notice, a warning) are printed above it too, at once, while it is up: text written
-    past rich's console would land inside the live area and leave its rows behind."""
+    past rich's console would land inside the live area and leave its rows behind. A
+    refresh is skipped while ``ready()`` is False (stderr has not taken the last one: a
+    stopped or unread terminal), rather than queued."""
 
     def renderable() -> RenderableType:
         width, height = console.size
@@ -175,7 +179,7 @@ async def live_display(
         with live:
             if messages is not None:
                 messages.above = print_message
-            ticker = asyncio.create_task(_tick(live, above))
+            ticker = asyncio.create_task(_tick(live, above, ready))
             try:
                 yield
             finally:
@@ -187,10 +191,11 @@ async def live_display(
             messages.above = None
 
 
-async def _tick(live: Live, above: _Above) -> None:
+async def _tick(live: Live, above: _Above, ready: Callable[[], bool]) -> None:
     while True:
-        above.print()
-        live.refresh()
+        if ready():
+            above.print()
+            live.refresh()
         await asyncio.sleep(REFRESH_SECONDS)
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import signal
 import threading
 import time
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 
@@ -42,23 +43,67 @@ from fetchall.cli.records import record_of
 from fetchall.cli.signals import SIGNAL_REASONS, WRITE_GRACE_SECONDS, SignalStop
 from fetchall.cli.stats import Accounting, RunStats
 from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status
+from fetchall.cli.stderr import StderrQueue, unstalled
 from fetchall.cli.stream import RecordStream
 from fetchall.cli.writers import RecordFormat, ScreenWriter, record_format
 
+SCREEN_POLL_SECONDS = 0.05
+"""How often records waiting for a stalled display's terminal look again."""
+
 
 def run(plan: Plan, env: Environment) -> ExitStatus:
-    """Fetch every URL of the plan's sources, write the records, and say how it went."""
+    """Fetch every URL of the plan's sources, write the records, and say how it went.
+
+    When stderr has a reader that can stall it, what people are told goes out through a
+    ``StderrQueue`` (never waiting on that reader); at the end it waits for the reader as
+    long as it takes, unless a signal stopped the run (then ``WRITE_GRACE_SECONDS``) or
+    comes during that wait (then no longer: the signal's status)."""
+    if not has_a_reader(env.stderr):
+        return exit_status(_run(plan, env, None))
+    stderr, queue = unstalled(env.stderr, raw_writer(env.stderr.buffer), env.stderr.fileno())
+    ending = _run(plan, replace(env, stderr=stderr), queue)
+    signalled = ending.stopped_by in SIGNAL_REASONS.values()
+    with _giving_up_on(queue) as late_signal:
+        queue.drain(WRITE_GRACE_SECONDS if signalled else None)
+    if late_signal and ending.stopped_by is None and ending.failure is None:
+        ending = replace(ending, stopped_by=SIGNAL_REASONS[late_signal[0]])
+    return exit_status(ending)
+
+
+@contextlib.contextmanager
+def _giving_up_on(queue: StderrQueue) -> Iterator[list[signal.Signals]]:
+    """While the body runs, SIGINT and SIGTERM end the wait for stderr's reader (the
+    signals that came, listed)."""
+    came: list[signal.Signals] = []
+
+    def handle(signum: int, _frame: object) -> None:
+        came.append(signal.Signals(signum))
+        queue.give_up = True
+
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
+    previous = {signum: signal.signal(signum, handle) for signum in SIGNAL_REASONS}
+    try:
+        yield came
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(plan: Plan, env: Environment, stderr: StderrQueue | None) -> Ending:
+    """The run, and how it ended; ``stderr``: the queue behind ``env.stderr``, if any."""
     selection, output = plan.selection, plan.output
     try:
         resume = _read_resume(selection.resume, env, quiet=output.quiet)
         sources = open_sources(plan.sources, env.stdin)
     except SourceError as exc:
         say(env, str(exc))
-        return ExitStatus.USAGE
+        return Ending(failure=Failure.USAGE)
     if env.stdout_closed:  # every record would be lost: fetch nothing
         close_sources(sources)
         say(env, "cannot write the records to stdout: it is closed")
-        return ExitStatus.FAILED
+        return Ending(failure=Failure.OUTPUT)
     preamble = b"" if selection.resume is None else fresh_line(selection.resume, env)
     counts = LineCounts()
     lines = select_lines(
@@ -77,7 +122,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
     started = time.perf_counter()
     countable = sources if selection == Selection() else None  # a filter changes the count
     try:
-        job = _Job(lines, countable, plan, format_, screen, preamble, stats, env)
+        job = _Job(lines, countable, plan, format_, screen, preamble, stats, env, stderr)
         ending = _run_loop(job)
     finally:
         close_sources(sources)
@@ -90,7 +135,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
         with contextlib.suppress(OSError):  # stderr on a full disk too: the status tells
             _print_summary(stats, wall, lines_, ending.unwritten, output, env)
     settle_stderr(env)
-    return exit_status(ending)
+    return ending
 
 
 def _fit_open_files(settings: Settings, env: Environment, *, quiet: bool) -> Settings:
@@ -123,6 +168,8 @@ class _Job:
     """Bytes for stdout before the first record."""
     stats: RunStats
     env: Environment
+    stderr: StderrQueue | None
+    """The queue behind ``env.stderr`` when its reader could stall it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +235,10 @@ async def _fetch_and_write(job: _Job) -> _Written:
         preamble=job.preamble,
         threaded=has_a_reader(env.stdout),
     )
-    display = _display(progress, output, env, job.screen)
+    display = _display(progress, output, env, job.screen, job.stderr)
     async with Fetcher(settings, observer=progress) as fetcher, display:
         stream.start(on_failure=lambda: fetcher.stop(StopReason.OUTPUT_FAILED))
-        on_signal = SignalStop(fetcher, stream, env)
+        on_signal = SignalStop(fetcher, stream, env, job.stderr)
         for signum in SIGNAL_REASONS:
             loop.add_signal_handler(signum, on_signal, signum)
         try:
@@ -222,10 +269,21 @@ async def _write_records(fetcher: Fetcher, job: _Job, stream: RecordStream) -> N
             record = record_of(result)
             if screen is not None:
                 screen.write(record)
+                if job.stderr is not None and len(screen) >= job.plan.settings.concurrency:
+                    await _screen_room(screen, job.stderr, fetcher)
                 continue
             line = format_.data(record, color=color)
             if not stream.put(line):
                 await stream.send(line)
+
+
+async def _screen_room(screen: ScreenWriter, stderr: StderrQueue, fetcher: Fetcher) -> None:
+    """Wait while the display's terminal takes nothing (stopped by Ctrl-S, or unread) and
+    ``-c`` records wait for it, so that memory stays bounded; not after a stop, whose
+    cancelled records are at most ``-c``."""
+    limit = len(screen)
+    while len(screen) >= limit and not stderr.idle and fetcher.stopped_by is None:
+        await asyncio.sleep(SCREEN_POLL_SECONDS)
 
 
 def _show_bug(result: FetchResult, env: Environment) -> None:
@@ -274,15 +332,20 @@ def _count_in_background(
 
 
 def _display(
-    progress: ProgressState | None, output: Output, env: Environment, screen: ScreenWriter | None
+    progress: ProgressState | None,
+    output: Output,
+    env: Environment,
+    screen: ScreenWriter | None,
+    stderr: StderrQueue | None,
 ) -> AbstractAsyncContextManager[None]:
     """The live display around the run (printing ``screen``'s records above it), or
-    nothing."""
+    nothing; it skips a refresh while ``stderr`` has not written the last one."""
     if progress is None:
         return contextlib.nullcontext()
     from fetchall.cli.display import live_display
 
-    return live_display(stderr_console(output, env), progress, screen, env.route)
+    ready = (lambda: True) if stderr is None else (lambda: stderr.idle)
+    return live_display(stderr_console(output, env), progress, screen, env.route, ready=ready)
 
 
 _TRAILING_SPACES = re.compile(r"[ ]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)

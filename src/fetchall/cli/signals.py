@@ -12,6 +12,7 @@ from typing import NoReturn, Protocol
 
 from fetchall._model import StopReason
 from fetchall.cli.environment import Environment, say
+from fetchall.cli.stderr import StderrQueue
 
 SIGNAL_REASONS = {signal.SIGINT: StopReason.INTERRUPTED, signal.SIGTERM: StopReason.TERMINATED}
 """The signals that stop a run, and the stop reason each gives."""
@@ -23,6 +24,9 @@ what is not written by then is dropped, so the run ends within a second either w
 REPEAT_WINDOW_SECONDS = 1.0
 """A stopping signal this soon after the first is taken as the same one (it changes
 nothing); a person's second Ctrl-C comes later and exits at once."""
+
+EXIT_NOTICE_SECONDS = 0.1
+"""On a second signal, how long the last words may wait for stderr's reader."""
 
 
 class Stoppable(Protocol):
@@ -62,12 +66,15 @@ class SignalStop:
         fetcher: Stoppable,
         records: Hurriable,
         env: Environment,
+        stderr: StderrQueue | None = None,
         exit_now: Callable[[int], NoReturn] = os._exit,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``stderr``: the queue behind ``env.stderr`` when its reader could stall it."""
         self._fetcher = fetcher
         self._records = records
         self._env = env
+        self._stderr = stderr
         self._exit_now = exit_now
         self._clock = clock
         self._first: float | None = None
@@ -84,6 +91,8 @@ class SignalStop:
             unwritten = self._records.unwritten
             if unwritten:
                 say(self._env, f"exiting at once: {unwritten:,} records were not written")
+            if self._stderr is not None:
+                self._stderr.drain(EXIT_NOTICE_SECONDS)
             self._exit_now(128 + signum)
         reason = SIGNAL_REASONS[signum]
         say(self._env, f"{reason.description}: cancelling the requests in flight")

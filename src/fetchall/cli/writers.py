@@ -152,6 +152,10 @@ class ScreenWriter:
         """Keep the record's line (and whether it was ok) for the next refresh."""
         self._pending.append((self._format.line(record), record["ok"] is True))
 
+    def __len__(self) -> int:
+        """Lines kept for the next refresh."""
+        return len(self._pending)
+
     def take(self) -> list[tuple[str, bool]]:
         """The lines kept since the last call, oldest first, each with its ok flag."""
         lines = list(self._pending)
