@@ -222,7 +222,7 @@ async def test_dns_failures_count_per_host_name() -> None:
     assert len(calls) == 10
     assert [result.attempts for result in results] == [1] * 10 + [0] * 2
     last = "could not resolve host gone.test"
-    why = f"not tried: 10 lookups of gone.test failed in a row (last: {last})"
+    why = f"not tried: 10 attempts at gone.test failed in a row (last: {last})"
     assert {error(result) for result in results[10:]} == {FetchError(ErrorKind.DNS, why)}
 
 

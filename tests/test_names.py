@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -42,8 +43,9 @@ class Names:
 class SystemStandIn:
     """Stands in for ``socket.getaddrinfo``: ``*.bench.test`` names answer 127.0.0.1 after
     all ``expected`` lookups are inside at once (or 3 s), ``nx-*`` ones are "no such
-    name"; counts calls and the most inside at once. Any other host is resolved as a
-    numeric address only (AI_NUMERICHOST): nothing reaches the machine's resolver."""
+    name", ``dead-*`` ones take 3 s; counts calls and the most inside at once. Any other
+    host is resolved as a numeric address only (AI_NUMERICHOST): nothing reaches the
+    machine's resolver."""
 
     def __init__(self, real, expected: int = 1) -> None:
         self.real = real
@@ -64,6 +66,9 @@ class SystemStandIn:
             if self.inside >= self.expected:
                 self.all_inside.set()
         try:
+            if host.startswith("dead-"):
+                time.sleep(3)  # never answered in the test's time (glibc: 5 s x 2 tries)
+                raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
             if host.startswith("nx-"):
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
             self.all_inside.wait(3)
@@ -181,9 +186,35 @@ async def test_every_address_failing_is_named() -> None:
 
 
 async def test_the_connect_timeout_bounds_the_lookup() -> None:
-    """A lookup that never ends fails the URL as timeout when --connect-timeout passes."""
+    """A lookup that never ends fails the URL once, as dns, when --connect-timeout passes:
+    not retried (retries are on by default; a name is not retried), not a timeout."""
     names = Names({"slow.test": None})
-    settings = Settings(connect_timeout=0.3, retries=0)
+    settings = Settings(connect_timeout=0.3)
     (result,) = await run(["http://slow.test/"], settings, resolver=names)
-    assert error(result) == (ErrorKind.TIMEOUT, "could not resolve host slow.test within 0.3s")
+    assert error(result) == (
+        ErrorKind.DNS,
+        "could not resolve host slow.test: no answer within 0.3s",
+    )
+    assert result.attempts == 1
+    assert names.calls == ["slow.test"]
     assert result.elapsed < 1.0
+
+
+async def test_a_name_that_never_answers_costs_the_connect_timeout_once(
+    system_stand_in: Callable[..., SystemStandIn],
+) -> None:
+    """Through the system's resolver (a stand-in getaddrinfo that never answers dead-*
+    names, as glibc waits its own 5 s x 2 tries): 50 URLs on one dead name fail as dns at
+    --connect-timeout, all after one lookup: those in flight share it, the later ones get
+    its failure from the cache at once (--max-host-errors off: the cache alone does it)."""
+    stand_in = system_stand_in()
+    urls = [f"http://dead-x.bench.test/{i}" for i in range(50)]
+    settings = Settings(concurrency=4, connect_timeout=0.5, max_host_errors=0)
+    started = asyncio.get_running_loop().time()
+    results = await run(urls, settings)
+    assert asyncio.get_running_loop().time() - started < 1.5
+    assert stand_in.calls == ["dead-x.bench.test"]
+    assert {error(result) for result in results} == {
+        (ErrorKind.DNS, "could not resolve host dead-x.bench.test: no answer within 0.5s")
+    }
+    assert {result.attempts for result in results} == {1}

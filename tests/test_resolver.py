@@ -10,11 +10,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from fetchall._http.resolver import (
     ANSWER_TTL,
+    FAILURE_TTL,
     LOCALHOST,
     NEGATIVE_TTL,
     CachingResolver,
@@ -158,15 +160,58 @@ async def test_no_such_name_is_kept_for_a_minute() -> None:
     assert len(source.calls) == 2
 
 
-async def test_a_timeout_or_server_failure_is_not_kept() -> None:
-    """A failure to get an answer is shared by the callers waiting for it, then
-    forgotten: the next caller (a retry) asks again."""
+async def test_a_timeout_or_server_failure_is_kept_half_a_minute() -> None:
+    """A failure to get an answer (a server failure, no answer in time) is kept
+    FAILURE_TTL seconds (RFC 9520): the name's later callers get it without another
+    lookup, each with its own exception; then the name is asked again."""
+    clock = Clock()
     source = CountingSource(ResolveError("x.bench.test", "temporary failure"))
-    resolver = CachingResolver(source)
+    resolver = CachingResolver(source, clock=clock)
     for _ in range(3):
-        with pytest.raises(ResolveError):
+        with pytest.raises(ResolveError, match="temporary failure"):
             await resolver.resolve("x.bench.test", 80)
-    assert len(source.calls) == 3
+        clock.now += (FAILURE_TTL - 0.1) / 3
+    assert len(source.calls) == 1
+    clock.now += 0.2
+    with pytest.raises(ResolveError):
+        await resolver.resolve("x.bench.test", 80)
+    assert len(source.calls) == 2
+
+
+async def test_no_answer_in_time_is_kept_and_its_callers_all_fail_alike() -> None:
+    """A lookup that outlives lookup_timeout (the connect timeout) fails every caller
+    waiting for it with "no answer within", and later callers get the same at once."""
+    source = CountingSource()
+    source.release.clear()
+    resolver = CachingResolver(source, lookup_timeout=0.2)
+    started = time.perf_counter()
+    waiting = [asyncio.create_task(resolver.resolve("dead.bench.test", 80)) for _ in range(5)]
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    later = time.perf_counter()
+    with pytest.raises(ResolveError) as caught:
+        await resolver.resolve("dead.bench.test", 80)
+    assert time.perf_counter() - later < 0.05
+    assert 0.2 <= later - started < 1.0
+    assert {str(outcome) for outcome in outcomes} | {str(caught.value)} == {
+        "could not resolve host dead.bench.test: no answer within 0.2s"
+    }
+    assert source.calls == ["dead.bench.test"]
+
+
+@pytest.mark.parametrize(
+    ("spellings", "lookups"),
+    [(["a.bench.test", "A.Bench.TEST"], 1), (["a.bench.test", "a.bench.test."], 2)],
+    ids=["case", "trailing-dot"],
+)
+async def test_which_spellings_share_a_lookup(spellings: list[str], lookups: int) -> None:
+    """Case never matters; a trailing dot does: ``a.bench.test.`` is absolute (glibc
+    never tries the search list for it) and ``a.bench.test`` may not be, so the two
+    can resolve differently and are looked up apart."""
+    source = CountingSource()
+    resolver = CachingResolver(source)
+    for name in spellings * 3:
+        await resolver.resolve(name, 80)
+    assert len(source.calls) == lookups
 
 
 async def test_answers_are_kept_for_a_minute() -> None:
@@ -228,13 +273,13 @@ async def test_a_failing_source_is_a_resolve_error(error: Exception) -> None:
 
 
 async def test_a_source_that_hangs_is_bounded() -> None:
-    """A lookup longer than lookup_timeout ends as a (not cached) failure."""
+    """A lookup longer than lookup_timeout ends as a failure, kept like a server's."""
     source = CountingSource()
     source.release.clear()
     resolver = CachingResolver(source, lookup_timeout=0.1)
     with pytest.raises(ResolveError, match=r"no answer within 0\.1s"):
         await resolver.resolve("x.bench.test", 80)
-    assert not resolver
+    assert len(resolver) == 1
 
 
 @pytest.mark.parametrize(
@@ -291,3 +336,74 @@ def test_a_lookup_still_running_does_not_delay_exit() -> None:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", _EXIT_SCRIPT], check=True, timeout=30)
     assert time.perf_counter() - started < 3
+
+
+class DeadOrAlive:
+    """A getaddrinfo: ``dead*`` names block their thread until ``release`` (bounded), as
+    glibc waits out a name nobody answers; other names answer at once. Records the names
+    asked and the most threads inside at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.inside = 0
+        self.most_inside = 0
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, host: str, *args: object) -> list[tuple]:
+        with self._lock:
+            self.calls.append(host)
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        try:
+            if host.startswith("dead"):
+                self.release.wait(10)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))]
+        finally:
+            with self._lock:
+                self.inside -= 1
+
+
+async def abandon(source: ThreadedSource, names: list[str], inside: Callable[[], bool]) -> None:
+    """Start lookups of ``names``, wait until ``inside()``, then cancel them (their
+    callers gave up)."""
+    tasks = [asyncio.create_task(source.lookup(name)) for name in names]
+    await wait_until(inside)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_lookups_given_up_on_leave_their_threads_to_live_names() -> None:
+    """Two threads, both in lookups of dead names their callers gave up on: a live name
+    still resolves at once, on a thread beyond the two; with as many again given up on
+    (the cap: 2 more threads), the next live name waits for a thread. Once the dead
+    lookups end, the threads beyond the two end too."""
+    getaddrinfo = DeadOrAlive()
+    source = ThreadedSource(2, getaddrinfo)
+    await abandon(source, ["dead-1", "dead-2"], lambda: getaddrinfo.inside == 2)
+    assert await asyncio.wait_for(source.lookup("live-1"), 1) == ("127.0.0.1",)
+    await abandon(source, ["dead-3", "dead-4"], lambda: getaddrinfo.inside == 4)
+    waiting = asyncio.create_task(source.lookup("live-2"))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # 4 threads, all in abandoned lookups: the cap
+    getaddrinfo.release.set()
+    assert await asyncio.wait_for(waiting, 5) == ("127.0.0.1",)
+    await wait_until(lambda: source.threads == 2)
+    source.close()
+    assert getaddrinfo.most_inside == 4
+
+
+async def test_a_lookup_given_up_on_before_it_started_is_never_asked() -> None:
+    """A lookup still waiting for a thread when its caller gives up is dropped: the
+    system's resolver never sees it."""
+    getaddrinfo = DeadOrAlive()
+    source = ThreadedSource(1, getaddrinfo, max_abandoned=0)
+    running = asyncio.create_task(source.lookup("dead-running"))
+    await wait_until(lambda: getaddrinfo.inside == 1)
+    await abandon(source, ["queued"], lambda: True)
+    getaddrinfo.release.set()
+    assert await asyncio.wait_for(running, 5) == ("127.0.0.1",)
+    assert await asyncio.wait_for(source.lookup("live"), 5) == ("127.0.0.1",)
+    source.close()
+    assert getaddrinfo.calls == ["dead-running", "live"]

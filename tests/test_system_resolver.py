@@ -22,30 +22,19 @@ DELAY = 0.3
 """Seconds the DNS server takes to answer: long enough that lookups overlap."""
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One run of ``fetchall --json -c 64 --connect-timeout 2 -r 0`` in the namespace (a
-    search list, ndots:2, and 5 s x 2 tries per query); its records by URL kind, the
-    queries the DNS server saw, and how the run went."""
-    if WHY_NOT is not None:
-        pytest.skip(WHY_NOT)
-    folder = tmp_path_factory.mktemp("namespace")
+RESOLV_CONF = "nameserver 127.0.0.1\nsearch bench.test\noptions ndots:2 timeout:5 attempts:2\n"
+"""A search list, ndots:2, and 5 s x 2 tries per query (glibc's defaults): glibc spends
+20 s on a name nobody answers (the name, then the name with the search domain)."""
+
+
+def run_scenario(folder: Path, urls: list[str], args: list[str]) -> dict:
+    """One run of ``fetchall ARGS -`` on ``urls`` in the namespace; its records by host,
+    the queries the DNS server saw, and how the run went."""
     resolv_conf = folder / "resolv.conf"
-    resolv_conf.write_text(
-        "nameserver 127.0.0.1\nsearch bench.test\noptions ndots:2 timeout:5 attempts:2\n"
-    )
+    resolv_conf.write_text(RESOLV_CONF)
     hosts = folder / "hosts"
     hosts.write_text("127.0.0.1 mirror.test\n")
-    urls = [f"http://live{i}.bench.test:{{port}}/bytes/1" for i in range(LIVE)]
-    urls += ["http://short:{port}/bytes/2", "http://mirror.test:{port}/bytes/3"]
-    urls += ["http://localhost:{port}/bytes/4", "http://dead-x.bench.test:{port}/"]
-    urls += ["http://nx-gone.bench.test:{port}/"] * 1000
-    spec = {
-        "urls": urls,
-        "args": ["--json", "-q", "-c", str(LIVE), "--connect-timeout", "2", "-r", "0", "-"],
-        "delay": DELAY,
-        "records": {},
-    }
+    spec = {"urls": urls, "args": [*args, "-"], "delay": DELAY, "records": {}}
     command = [sys.executable, "-m", "tests.dns_scenario", FETCHALL, json.dumps(spec)]
     run = run_isolated(command, resolv_conf=resolv_conf, hosts=hosts, timeout=120, cwd=ROOT)
     assert run.returncode == 0, run.stderr
@@ -54,6 +43,31 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for record in outcome["records"]:
         outcome["by_host"].setdefault(record["url"].split("/")[2].split(":")[0], []).append(record)
     return outcome
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One run of ``fetchall --json -c 64 --connect-timeout 2 -r 0`` in the namespace."""
+    if WHY_NOT is not None:
+        pytest.skip(WHY_NOT)
+    urls = [f"http://live{i}.bench.test:{{port}}/bytes/1" for i in range(LIVE)]
+    urls += ["http://short:{port}/bytes/2", "http://mirror.test:{port}/bytes/3"]
+    urls += ["http://localhost:{port}/bytes/4", "http://dead-x.bench.test:{port}/"]
+    urls += ["http://nx-gone.bench.test:{port}/"] * 1000
+    args = ["--json", "-q", "-c", str(LIVE), "--connect-timeout", "2", "-r", "0"]
+    return run_scenario(tmp_path_factory.mktemp("namespace"), urls, args)
+
+
+@pytest.fixture(scope="module")
+def dead_first(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """12 names nobody answers, then 8 live ones, at -c 4 --connect-timeout 1: each dead
+    lookup holds a thread for glibc's 20 s after its URL gave up at 1 s."""
+    if WHY_NOT is not None:
+        pytest.skip(WHY_NOT)
+    urls = [f"http://dead-{i}.bench.test:{{port}}/" for i in range(12)]
+    urls += [f"http://late{i}.bench.test:{{port}}/bytes/1" for i in range(8)]
+    args = ["--json", "-q", "-c", "4", "--connect-timeout", "1", "-r", "0"]
+    return run_scenario(tmp_path_factory.mktemp("dead_first"), urls, args)
 
 
 def test_names_resolve_through_the_system_resolver(scenario: dict) -> None:
@@ -85,17 +99,39 @@ def test_a_thousand_urls_on_a_missing_name_make_one_lookup(scenario: dict) -> No
     assert Counter(r["error_kind"] for r in records) == {"dns": 1000}
     reason = "could not resolve host nx-gone.bench.test: no such name"
     assert all(reason in r["error"] for r in records)
+    not_tried = [r["error"] for r in records if not r["attempts"]]
+    assert not_tried
+    assert set(not_tried) == {  # attempts, which there were, not lookups: there was one
+        f"not tried: 10 attempts at nx-gone.bench.test failed in a row (last: {reason})"
+    }
 
 
 def test_a_dead_name_fails_at_the_connect_timeout_and_does_not_delay_exit(
     scenario: dict,
 ) -> None:
-    """A name the DNS server never answers fails as timeout at --connect-timeout (2 s),
-    while glibc keeps trying for 20 s (5 s x 2 tries, then the search list): the command
-    still ends in a few seconds (its lookup threads are daemons)."""
+    """A name the DNS server never answers fails as dns at --connect-timeout (2 s), once
+    (a name is not retried), while glibc keeps trying for 20 s (5 s x 2 tries, then the
+    search list): the command still ends in a few seconds (its lookup threads are
+    daemons)."""
     (record,) = scenario["by_host"]["dead-x.bench.test"]
-    assert (record["error_kind"], record["error"]) == (
-        "timeout",
-        "could not resolve host dead-x.bench.test within 2.0s",
+    assert (record["error_kind"], record["error"], record["attempts"]) == (
+        "dns",
+        "could not resolve host dead-x.bench.test: no answer within 2.0s",
+        1,
     )
+    assert 2.0 <= record["elapsed"] < 3.0
     assert scenario["wall"] < 10
+
+
+def test_dead_names_leave_the_lookup_threads_to_live_ones(dead_first: dict) -> None:
+    """12 dead names ahead of 8 live ones at -c 4: the dead lookups, given up on at the
+    connect timeout, keep running in glibc on threads that no longer count, so the live
+    names are still looked up and fetched; the run takes about 12 x 1 s / 4."""
+    by_host = dead_first["by_host"]
+    live = [records for host, records in by_host.items() if host.startswith("late")]
+    assert [(record["ok"], record["error"]) for (record,) in live] == [(True, None)] * 8
+    dead = [record for host, (record,) in by_host.items() if host.startswith("dead")]
+    assert {(r["error_kind"], r["error"].split(": ")[1]) for r in dead} == {
+        ("dns", "no answer within 1.0s")
+    }
+    assert dead_first["wall"] < 8

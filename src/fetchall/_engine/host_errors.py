@@ -60,7 +60,8 @@ class GivenUp:
     """Why a host is given up on, and the error its lines not yet tried get."""
 
     why: str
-    """``10 attempts at 127.0.0.1:9 failed in a row``."""
+    """``10 attempts at 127.0.0.1:9 failed in a row`` (for a dns failure, at the host name:
+    ``10 attempts at gone.test failed in a row``)."""
     error: FetchError
     """The kind of the host's last failure; the message says the line was not tried, why,
     and what the last failure was."""
@@ -151,8 +152,9 @@ def _neutral(outcome: Result[Response, FetchError]) -> bool:
 
 def _give_up(key: _Key, failures: int, last: FetchError) -> GivenUp:
     """Why ``key`` is given up on after ``failures`` in a row, ``last`` the last of them."""
-    what = f"lookups of {key}" if isinstance(key, str) else f"attempts at {key.authority}"
-    why = f"{failures} {what} failed in a row"
+    where = key if isinstance(key, str) else key.authority
+    # Attempts, not lookups: the attempts at one name share one lookup and its cached answer.
+    why = f"{failures} attempts at {where} failed in a row"
     return GivenUp(why, FetchError(last.kind, f"not tried: {why} (last: {last.message})"))
 
 

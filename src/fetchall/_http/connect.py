@@ -33,7 +33,7 @@ from time import perf_counter
 from typing import TypeVar, cast
 
 from fetchall._http.deadline import Deadline
-from fetchall._http.resolver import ResolveError, Resolver
+from fetchall._http.resolver import ResolveError, Resolver, no_answer_within
 from fetchall._http.timing import Trace
 from fetchall._model import Phase
 
@@ -72,9 +72,9 @@ async def open_connection(
     transport to use); and the address connected to. ``where`` names the target in
     messages (``host:port``).
 
-    Raises ``ResolveError`` (no address), ``ConnectError`` (no TCP connection, or a timeout
-    in any phase), the ``ssl.SSLError`` or ``OSError`` of a failed handshake, or
-    ``CancelledError``; nothing else."""
+    Raises ``ResolveError`` (no address, or none within ``timeout``), ``ConnectError`` (no
+    TCP connection, or a timeout connecting or in the TLS handshake), the ``ssl.SSLError``
+    or ``OSError`` of a failed handshake, or ``CancelledError``; nothing else."""
     loop = asyncio.get_running_loop()
     deadline = perf_counter() + timeout
     addresses: Sequence[str] | None = ip_literal(name)
@@ -83,9 +83,8 @@ async def open_connection(
         try:
             async with Deadline(loop, timeout):
                 addresses = await resolver.resolve(name, port)
-        except TimeoutError:
-            message = f"could not resolve host {name} within {timeout}s"
-            raise ConnectError(message, timed_out=True) from None
+        except TimeoutError:  # the name's failure, as the resolver keeps it: dns, no retry
+            raise ResolveError(name, no_answer_within(timeout)) from None
         if not addresses:
             raise ResolveError(name, "no address for the name", negative=True)
     trace.begin(Phase.CONNECTING)

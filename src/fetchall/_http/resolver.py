@@ -4,9 +4,13 @@
 
     Resolver (protocol)     resolve(host, port) -> addresses: the seam tests and the API fill
       CachingResolver       localhost and .invalid at once (RFC 6761); other names looked up
-                            once, kept in an LRU cache (answers and "no such name"),
-                            concurrent callers sharing one lookup (single-flight)
-        ThreadedSource      the system's getaddrinfo() on daemon threads, up to -c at once
+                            once, kept in an LRU cache (answers, "no such name", and
+                            failures such as no answer in time), concurrent callers
+                            sharing one lookup (single-flight), which ends at the connect
+                            timeout
+        ThreadedSource      the system's getaddrinfo() on daemon threads, up to -c at once;
+                            a lookup given up on runs to its end on a thread that no
+                            longer counts (at most 256 of those, or -c)
 
 (IP literals never reach a resolver: the connection code answers them, see ``connect``.)
 
@@ -31,12 +35,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
+import os
+import resource
 import socket
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 ANSWER_TTL = 60.0
@@ -44,8 +50,11 @@ ANSWER_TTL = 60.0
 curl's default DNS cache timeout (CURLOPT_DNS_CACHE_TIMEOUT, 60 s)."""
 NEGATIVE_TTL = 60.0
 """How long "no such name" / "no address" is kept (RFC 2308's negative caching; the name
-will not start to exist during a run; curl >= 8.16 keeps negatives 30 s, nscd 20 s).
-Timeouts and server failures are not kept: a retry asks again (curl/curl#22302)."""
+will not start to exist during a run; curl >= 8.16 keeps negatives 30 s, nscd 20 s)."""
+FAILURE_TTL = 30.0
+"""How long any other failure is kept: no answer within the lookup timeout, a server
+failure (RFC 9520 §3.2: resolution failures are cached, at least 1 s and at most 5
+minutes). A name that did not answer is not waited for again by each of its URLs."""
 MAX_TTL = 300.0
 """No entry is kept longer than this (issue 13: "never longer than 5 minutes")."""
 MAX_NAMES = 10_000
@@ -54,6 +63,19 @@ entry, proto13 experiments/cache_memory.py), whatever the length of the list."""
 LOOKUP_TIMEOUT = 30.0
 """A bound on one lookup whatever the source does (glibc has its own timeouts; this only
 makes sure no wait is unbounded)."""
+ABANDONED_THREADS = 256
+"""Threads beyond -c that lookups given up on may keep (or -c, when larger), fewer when the
+open-files limit leaves no room for their UDP sockets: a name nobody answers holds its
+thread for glibc's timeout x attempts for each name of the search list (20 s by default)
+after its URL gave up at the connect timeout, so a list of dead names abandons up to -c
+lookups every connect timeout; this many keeps live names resolving meanwhile, while a
+list of only dead names cannot start thousands of threads."""
+FILES_PER_REQUEST = 2
+"""Descriptors one request holds at most (``cli/process.py``: -c is fitted to the open-files
+limit with this many each); the room left is what abandoned lookups may use."""
+RESERVED_FILES = 16
+"""Descriptors kept free besides: the event loop's and those opened for a while (also
+``cli/process.py``)."""
 LOCALHOST = ("::1", "127.0.0.1")
 """The answer for ``localhost`` and ``*.localhost``, never sent to DNS (RFC 6761 §6.3),
 as curl and c-ares answer it."""
@@ -66,8 +88,8 @@ class ResolveError(Exception):
     """A host name did not resolve; ``str()`` is "could not resolve host NAME: REASON".
 
     ``negative`` marks an answer saying the name does not exist or has no address (RFC
-    2308's negative response), which is cached; any other failure (no answer in time, a
-    server failure) is not."""
+    2308's negative response), kept ``NEGATIVE_TTL``; any other failure (no answer in
+    time, a server failure) is kept ``FAILURE_TTL``."""
 
     def __init__(self, host: str, reason: str, *, negative: bool = False) -> None:
         super().__init__(f"could not resolve host {host}: {reason}")
@@ -110,9 +132,12 @@ class NameSource(Protocol):
 
 class CachingResolver:
     """A ``Resolver`` over a ``NameSource`` (see the module docstring): answers kept for
-    ``ttl`` seconds, "no such name" for ``negative_ttl``, other failures not at all, in an
-    LRU of ``max_names`` names; each lookup bounded by ``lookup_timeout``. A caller that is
-    cancelled (its connect timeout) does not cancel the lookup others wait for.
+    ``ttl`` seconds, "no such name" for ``negative_ttl``, other failures (no answer within
+    ``lookup_timeout``, a server failure) for ``failure_ttl``, in an LRU of ``max_names``
+    names. Names are keys as given but for case: ``x.test.`` (absolute: never the search
+    list) and ``x.test`` are two lookups, as glibc may answer them differently. A caller
+    that is cancelled does not cancel the lookup others wait for; a lookup that outlives
+    ``lookup_timeout`` is cancelled (the source lets it end on its own).
 
     Raises ``ValueError`` when a TTL is negative or longer than ``MAX_TTL``."""
 
@@ -122,15 +147,17 @@ class CachingResolver:
         *,
         ttl: float = ANSWER_TTL,
         negative_ttl: float = NEGATIVE_TTL,
+        failure_ttl: float = FAILURE_TTL,
         max_names: int = MAX_NAMES,
         lookup_timeout: float = LOOKUP_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not (0 <= ttl <= MAX_TTL and 0 <= negative_ttl <= MAX_TTL):
+        if not all(0 <= each <= MAX_TTL for each in (ttl, negative_ttl, failure_ttl)):
             raise ValueError(f"TTLs must be within 0-{MAX_TTL:g} seconds")
         self._source = source
         self._ttl = ttl
         self._negative_ttl = negative_ttl
+        self._failure_ttl = failure_ttl
         self._max_names = max_names
         self._lookup_timeout = lookup_timeout
         self._clock = clock
@@ -189,7 +216,7 @@ class CachingResolver:
         except ResolveError as exc:
             answer = exc
         except TimeoutError:
-            answer = ResolveError(name, f"no answer within {self._lookup_timeout:g}s")
+            answer = ResolveError(name, no_answer_within(self._lookup_timeout))
         except Exception as exc:  # a bug in a source stays this name's failure
             answer = ResolveError(name, f"resolver failed: {type(exc).__name__}: {exc}")
         finally:
@@ -199,9 +226,7 @@ class CachingResolver:
 
     def _keep(self, name: str, answer: tuple[str, ...] | ResolveError) -> None:
         if isinstance(answer, ResolveError):
-            if not answer.negative:
-                return
-            ttl = self._negative_ttl
+            ttl = self._negative_ttl if answer.negative else self._failure_ttl
         else:
             ttl = self._ttl
         if ttl <= 0:
@@ -221,37 +246,80 @@ with contextlib.suppress(AttributeError):  # glibc's; not on every platform
     _GAI_ERRORS[socket.EAI_NODATA] = ("no address for the name", True)
     _GAI_ERRORS[socket.EAI_ADDRFAMILY] = ("no address for the name", True)
 
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[list[Any]]", str]
+
+@dataclass(slots=True, eq=False)
+class _Job:
+    """One lookup for a thread: ``running`` while a thread is in getaddrinfo() for it,
+    ``abandoned`` once its caller stopped waiting (both changed under the source's lock)."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[Any]]
+    name: str
+    running: bool = False
+    abandoned: bool = False
 
 
 class ThreadedSource:
     """Lookups through the system's ``getaddrinfo()`` on up to ``max_threads`` threads of
-        its own, started as lookups arrive (size it to the concurrency). Exactly the system's
-        answers, in its order (RFC 6724, gai.conf); no TTL.
+    its own, started as lookups arrive (size it to the concurrency). Exactly the system's
+    answers, in its order (RFC 6724, gai.conf); no TTL.
 
-        Daemon threads, because ``ThreadPoolExecutor``'s are joined at exit: a dead name's
-        lookup kept the interpreter alive for the resolver's whole timeout after the run ended
-        (proto13 experiments/exit_delay.py: 2.0 s with ``timeout:2``; glibc's default is 5 s
-        x 2 tries), against "Ctrl-C: exit soon". ``getaddrinfo`` (``socket.getaddrinfo`` as it is
-    when the source is made) is replaceable for tests."""
+    A lookup whose caller stops waiting (the resolver's lookup timeout, which is the
+    connect timeout) is abandoned: still waiting for a thread, it is dropped and never
+    asked; already in getaddrinfo() (which cannot be stopped: glibc's own timeout x
+    attempts, for each name of the search list, ~20 s by default), its thread stops
+    counting against ``max_threads`` and another may start, up to ``max_abandoned``
+    threads beyond ``max_threads`` (``max_threads`` unless given), so that dead names do
+    not hold the threads live names need, while a list of only dead names cannot start
+    thousands of threads. A thread beyond the limit ends after its lookup.
 
-    def __init__(self, max_threads: int, getaddrinfo: GetAddrInfo | None = None) -> None:
+    Daemon threads, because ``ThreadPoolExecutor``'s are joined at exit: a dead name's
+    lookup kept the interpreter alive for the resolver's whole timeout after the run ended
+    (proto13 experiments/exit_delay.py: 2.0 s with ``timeout:2``; glibc's default is 5 s
+    x 2 tries), against "Ctrl-C: exit soon". ``getaddrinfo`` (``socket.getaddrinfo`` as it
+    is when the source is made) is replaceable for tests."""
+
+    def __init__(
+        self,
+        max_threads: int,
+        getaddrinfo: GetAddrInfo | None = None,
+        *,
+        max_abandoned: int | None = None,
+    ) -> None:
         self._max_threads = max_threads
+        self._max_abandoned = max_threads if max_abandoned is None else max_abandoned
         self._getaddrinfo = getaddrinfo or socket.getaddrinfo
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)
-        self._started = 0
-        self._lock = threading.Lock()
+        self._jobs: deque[_Job] = deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._threads = 0
+        """Threads alive."""
+        self._idle = 0
+        """Threads waiting for a job."""
+        self._abandoned = 0
+        """Threads in getaddrinfo() for an abandoned job."""
+        self._closed = False
+
+    @property
+    def threads(self) -> int:
+        """Threads alive now (busy or idle)."""
+        return self._threads
 
     async def lookup(self, name: str) -> tuple[str, ...]:
         """The addresses of ``name``; ``ResolveError`` with glibc's reason if none."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Any]] = loop.create_future()
-        self._jobs.put((loop, future, name))
-        if not self._idle.acquire(blocking=False):
-            self._add_thread()
+        job = _Job(loop, loop.create_future(), name)
+        with self._ready:
+            if self._closed:
+                raise ResolveError(name, "the resolver is closed")
+            self._jobs.append(job)
+            if self._idle:
+                self._ready.notify()
+            self._staff()
         try:
-            infos = await future
+            infos = await job.future
+        except asyncio.CancelledError:
+            self._abandon(job)
+            raise
         except socket.gaierror as exc:
             reason, negative = _GAI_ERRORS.get(exc.errno or 0, (str(exc.strerror or exc), False))
             raise ResolveError(name, reason, negative=negative) from None
@@ -271,29 +339,59 @@ class ThreadedSource:
 
     def close(self) -> None:
         """Let every thread end after its current lookup; wait for none."""
-        with self._lock:
-            for _ in range(self._started):
-                self._jobs.put(None)
-            self._started = self._max_threads  # start no more
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
 
-    def _add_thread(self) -> None:
-        with self._lock:
-            if self._started < self._max_threads:
-                self._started += 1
-                threading.Thread(target=self._work, name="resolve", daemon=True).start()
+    def _abandon(self, job: _Job) -> None:
+        """``job``'s caller stopped waiting: drop it if no thread has it yet, else let its
+        thread stop counting (and start another for the jobs waiting, if allowed)."""
+        with self._ready:
+            job.abandoned = True
+            if job.running:
+                self._abandoned += 1
+                self._staff()
+            else:
+                with contextlib.suppress(ValueError):  # already done
+                    self._jobs.remove(job)
+
+    def _limit(self) -> int:
+        return self._max_threads + min(self._abandoned, self._max_abandoned)
+
+    def _staff(self) -> None:
+        """Start threads while more jobs wait than idle threads, within the limit (the
+        lock held)."""
+        while len(self._jobs) > self._idle and self._threads < self._limit():
+            self._threads += 1
+            threading.Thread(target=self._work, name="resolve", daemon=True).start()
 
     def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            loop, future, name = job
+        ready = self._ready
+        while True:
+            with ready:
+                while True:
+                    if self._closed or self._threads > self._limit():
+                        self._threads -= 1
+                        return
+                    if self._jobs:
+                        job = self._jobs.popleft()
+                        job.running = True
+                        break
+                    self._idle += 1
+                    ready.wait()
+                    self._idle -= 1
             try:
                 result: list[Any] | BaseException = self._getaddrinfo(
-                    name, None, 0, socket.SOCK_STREAM
+                    job.name, None, 0, socket.SOCK_STREAM
                 )
             except BaseException as exc:  # handed to the awaiting task, which sorts it out
                 result = exc
+            with ready:
+                job.running = False
+                if job.abandoned:
+                    self._abandoned -= 1
             with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
-                loop.call_soon_threadsafe(_settle, future, result)
-            self._idle.release()
+                job.loop.call_soon_threadsafe(_settle, job.future, result)
 
 
 def _settle(future: asyncio.Future[list[Any]], result: list[Any] | BaseException) -> None:
@@ -305,7 +403,32 @@ def _settle(future: asyncio.Future[list[Any]], result: list[Any] | BaseException
         future.set_result(result)
 
 
-def system_resolver(max_lookups: int) -> CachingResolver:
+def no_answer_within(seconds: float) -> str:
+    """The reason of a lookup that did not end within ``seconds`` (the connect timeout),
+    the same from the resolver as from the connection code."""
+    return f"no answer within {seconds}s"
+
+
+def abandoned_threads(max_lookups: int) -> int:
+    """How many threads beyond ``max_lookups`` lookups given up on may keep:
+    ``ABANDONED_THREADS`` (or ``max_lookups`` when larger), at most the descriptors the
+    open-files limit leaves beside those open now and ``max_lookups`` requests'."""
+    most = max(max_lookups, ABANDONED_THREADS)
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        open_now = len(os.listdir("/dev/fd"))
+    except (OSError, ValueError):
+        return most
+    if soft == resource.RLIM_INFINITY:
+        return most
+    room = soft - open_now - max_lookups * FILES_PER_REQUEST - RESERVED_FILES
+    return max(0, min(most, room))
+
+
+def system_resolver(max_lookups: int, lookup_timeout: float = LOOKUP_TIMEOUT) -> CachingResolver:
     """The resolver a run uses unless given one: the system's getaddrinfo on up to
-    ``max_lookups`` threads (the concurrency), cached."""
-    return CachingResolver(ThreadedSource(max_lookups))
+    ``max_lookups`` threads (the concurrency; more for lookups given up on, see
+    ``abandoned_threads``), cached; a lookup ends, failed and kept ``FAILURE_TTL``, after
+    ``lookup_timeout`` seconds (the connect timeout)."""
+    source = ThreadedSource(max_lookups, max_abandoned=abandoned_threads(max_lookups))
+    return CachingResolver(source, lookup_timeout=lookup_timeout)

@@ -67,7 +67,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         self._connect_timeout = connect_timeout
         self._own_resolver: CachingResolver | None = None
         if resolver is None:
-            resolver = self._own_resolver = system_resolver(max_idle)
+            resolver = self._own_resolver = system_resolver(max_idle, connect_timeout)
         self._resolver = resolver
         self._idle: OrderedDict[Connection, Origin] = OrderedDict()  # oldest first
         self._idle_by_origin: dict[Origin, list[Connection]] = {}
