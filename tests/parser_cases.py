@@ -279,6 +279,27 @@ CASES: dict[str, Case] = {
         "after the end",
         OK + b"Transfer-Encoding: deflate, chunked\r\n\r\n" + chunked(zlib.compress(b"hi") + b"x"),
     ),
+    "trailer with Content-Length (ignored, RFC 9112 §7.1.2)": Case(
+        CHUNKED + b"5\r\nhello\r\n0\r\nContent-Length: 5\r\n\r\n", body=b"hello", reusable=True
+    ),
+    "trailer with Transfer-Encoding (ignored)": Case(
+        CHUNKED + b"5\r\nhello\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        body=b"hello",
+        reusable=True,
+    ),
+    "trailer section of 90 KiB": Case(
+        CHUNKED + b"5\r\nhello\r\n0\r\n" + b"X-T: " + b"a" * 90 * 1024 + b"\r\n\r\n",
+        body=b"hello",
+        reusable=True,
+    ),
+    "trailer section over 100 KiB": body_fails(
+        MalformedResponse,
+        "trailer section over 100 KiB",
+        CHUNKED
+        + b"5\r\nhello\r\n0\r\n"
+        + b"".join(b"X-T%d: " % i + b"a" * 1000 + b"\r\n" for i in range(3000))
+        + b"\r\n",
+    ),
     "Transfer-Encoding in two fields": Case(
         OK
         + b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -172,3 +172,15 @@ async def test_an_unknown_coding_is_refused_only_for_a_body() -> None:
     assert await _decode([], ["compress"]) == b""
     with pytest.raises(UnsupportedCoding, match="'compress'"):
         await _decode([b"x"], ["compress"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("coding", sorted(_ENCODE))
+@pytest.mark.parametrize("split", [False, True], ids=["one-read", "junk-read-apart"])
+async def test_bytes_after_the_end_of_a_stream_are_refused(coding: str, split: bool) -> None:
+    """Junk after a complete stream fails alike in every coding (it did pass for deflate,
+    while it failed after a gzip member)."""
+    encoded = _ENCODE[coding](b"hello")
+    chunks = [encoded, b"junk"] if split else [encoded + b"junk"]
+    with pytest.raises(httpx.DecodingError):
+        await _decode(chunks, [coding])

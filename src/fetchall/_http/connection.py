@@ -15,6 +15,8 @@ from typing import cast
 
 import httpx
 
+from fetchall._http.codings import paced
+from fetchall._http.errors import MalformedResponse
 from fetchall._http.parser import Head, ResponseParser
 
 READ_HIGH_WATER = 1024 * 1024
@@ -148,6 +150,7 @@ class Connection(asyncio.Protocol):
         body = self._body
         parser = self._parser
         assert parser is not None  # sent
+        decoder = parser.transfer_decoder  # known once the head is in
         while True:  # each round takes a piece, ends, raises, or awaits the next read
             if body:
                 data = body.popleft()
@@ -155,10 +158,24 @@ class Connection(asyncio.Protocol):
                 if self._paused and self._buffered < READ_HIGH_WATER // 2 and self._transport:
                     self._transport.resume_reading()
                     self._paused = False
-                yield data
+                if decoder is None:
+                    yield data
+                else:  # in bounded steps, the loop's other tasks between them
+                    try:
+                        async for piece in paced(decoder.decode(data)):
+                            yield piece
+                    except MalformedResponse:
+                        self.close()
+                        raise
             elif self._error is not None:
                 raise self._error
             elif parser.complete:
+                if decoder is not None:
+                    try:
+                        decoder.finish()
+                    except MalformedResponse:
+                        self.close()
+                        raise
                 return
             else:
                 await self._wait()

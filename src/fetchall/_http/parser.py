@@ -14,9 +14,11 @@ Only these escape, at the first byte that shows them, and again at every later c
 
 Leniencies: ``repair.llhttp``'s, and heads llhttp refuses repaired (``repair``). Checks of
 ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, the framing fields
-(``fields``), no 101 unasked, chunk sizes within 63 bits (``chunks``), heads up to
-``MAX_HEAD_BYTES``. What llhttp does with each case was measured (issue 12's prototype);
-``tests/parser_cases.py`` holds the cases.
+(``fields``), no 101 unasked, chunk sizes within 63 bits (``chunks``), heads, trailer
+sections and chunk framing without data up to ``MAX_HEAD_BYTES``; trailer fields ignored
+(framing ones too, RFC 9112 §7.1.2). Transfer codings are undone by the reader
+(``transfer_decoder``), in bounded steps. What llhttp does with each case was measured
+(issue 12's prototype); ``tests/parser_cases.py`` holds the cases.
 """
 
 from __future__ import annotations
@@ -89,10 +91,11 @@ class ResponseParser:
     # writes. With class-level defaults instead, a request took ~10,000 more instructions
     # (callgrind, -c 64): each miss in the instance falls back to the type's dictionary.
     __slots__ = (
-        "_chunk_sizes", "_chunked_seen", "_chunks", "_decoder", "_error", "_extra",
+        "_body_fed", "_chunk_sizes", "_chunked_seen", "_chunks", "_error", "_extra",
         "_framing", "_framing_fields", "_headers", "_interim", "_keep_alive", "_length",
         "_llhttp", "_max_head", "_messages", "_no_body", "_raw", "_raw_size", "_reason",
-        "_received", "_repair", "_state", "_stopped", "_upgrade", "complete", "head",
+        "_received", "_repair", "_state", "_stopped", "_trailer", "_unframed", "_upgrade",
+        "complete", "head", "transfer_decoder",
     )  # fmt: skip
 
     def __init__(self, method: str, *, upgrade: bool = False, max_head: int = MAX_HEAD_BYTES):
@@ -120,7 +123,12 @@ class ResponseParser:
         self._received = 0  # body bytes as framed (before undoing transfer codings)
         self._length = 0  # the Content-Length, for a body framed by one
         self._chunks: list[bytes] = []
-        self._decoder: TransferDecoder | None = None
+        self.transfer_decoder: TransferDecoder | None = None
+        """The transfer codings before ``chunked`` to undo (by the reader, in bounded
+        steps, ``finish`` at the end): ``take_body`` gives the bytes still coded."""
+        self._body_fed = False  # llhttp gave body bytes in the feed being parsed
+        self._unframed = 0  # chunked: bytes of the feeds since the last with body bytes
+        self._trailer = 0  # bytes of the trailer fields parsed
         self._chunk_sizes: ChunkSizeGuard | None = None
         self._chunked_seen = False  # llhttp found a chunk, not bytes we would frame otherwise
         self._llhttp = _DETACHED  # the real one is made when the first bytes arrive
@@ -232,6 +240,7 @@ class ResponseParser:
                     self._chunk_sizes.fed(data, self._received)
                 except MalformedResponse as exc:
                     raise self._fail(exc) from None
+                self._count_framing(len(data))
             return
         if self._error is not None:  # raised by a callback, and swallowed by httptools
             raise self._error
@@ -250,6 +259,24 @@ class ResponseParser:
         else:
             raise self._fail(MalformedResponse(str(error)))
 
+    def _count_framing(self, size: int) -> None:
+        """Bound what a chunked body holds besides data: a feed with no body bytes is all
+        size lines, extensions, line breaks or trailer fields; more than ``_max_head`` of
+        them in a row (or of trailer fields) fails, as a head that large does (RFC 9112
+        §7.1.2: trailer fields are limited as header fields are)."""
+        if self._body_fed:
+            self._body_fed = False
+            self._unframed = 0
+        else:
+            self._unframed += size
+        if self._unframed > self._max_head or self._trailer > self._max_head:
+            limit = self._max_head // 1024
+            raise self._fail(
+                MalformedResponse(
+                    f"chunked body framing or trailer section over {limit} KiB without data"
+                )
+            )
+
     # llhttp's callbacks
 
     def on_message_begin(self) -> None:
@@ -262,6 +289,11 @@ class ResponseParser:
         self._reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._state == _BODY:  # a trailer field: counted, never kept (RFC 9112 §7.1.2)
+            self._trailer += len(name) + len(value) + 4
+            if self._trailer > self._max_head:
+                self._count_framing(0)  # raises
+            return
         value = value.rstrip(b" \t")  # llhttp drops the whitespace before, not after
         self._headers.append((name, value))
         if len(name) in _FRAMING_NAME_SIZES:
@@ -302,11 +334,7 @@ class ResponseParser:
         if self._state != _BODY or (self._framing == CHUNKED and not self._chunked_seen):
             raise self._fail(self._unexpected_content())
         self._received += len(body)
-        if self._decoder is not None:
-            try:
-                body = self._decoder.decode(body)
-            except MalformedResponse as exc:
-                raise self._fail(exc) from None
+        self._body_fed = True
         self._chunks.append(body)
 
     def on_message_complete(self) -> None:
@@ -336,21 +364,19 @@ class ResponseParser:
         self._keep_alive = framing.persistent
         if framing.kind == CHUNKED:
             self._chunk_sizes = ChunkSizeGuard()
+            # a Content-Length among the trailer fields is ignored, not an error (RFC 9112
+            # §7.1.2, RFC 9110 §6.5.1: framing fields are never merged from a trailer)
+            self._llhttp.set_dangerous_leniencies(lenient_chunked_length=True)
             if framing.codings:
-                self._decoder = TransferDecoder(framing.codings)
+                self.transfer_decoder = TransferDecoder(framing.codings)
         self.head = Head(version, status, self._reason, self._headers)
-        self._headers = []  # where trailer fields go, unread (RFC 9112 §7.1.2)
+        self._headers = []
         if framing.kind == NONE:
             self._done()
         else:
             self._state = _BODY
 
     def _finish(self) -> None:
-        if self._decoder is not None:
-            try:
-                self._decoder.finish()
-            except MalformedResponse as exc:
-                raise self._fail(exc) from None
         self._done()
 
     def _done(self) -> None:

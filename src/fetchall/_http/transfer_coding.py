@@ -6,7 +6,9 @@ multi-member stream, as ``cat a.gz b.gz`` makes) and deflate (zlib-wrapped as RF
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 
+from fetchall._http.codings import inflate
 from fetchall._http.errors import MalformedResponse
 
 _GZIP_WINDOW = 31  # zlib's wbits for a gzip header and trailer
@@ -20,12 +22,18 @@ class TransferDecoder:
     def __init__(self, codings: list[bytes]) -> None:
         self._stages = [_Inflater(coding) for coding in reversed(codings)]
 
-    def decode(self, data: bytes) -> bytes:
-        """The decoded bytes of the next piece of the body; ``MalformedResponse`` if it is
-        not what its coding says."""
-        for stage in self._stages:
-            data = stage.decode(data)
-        return data
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of the next piece of the body, each of ``codings.MAX_PIECE``
+        bytes at most (a bomb is never held whole); ``MalformedResponse`` if it is not
+        what its coding says."""
+        return self._through(0, data)
+
+    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
+        if index == len(self._stages):
+            yield data
+            return
+        for piece in self._stages[index].decode(data):
+            yield from self._through(index + 1, piece)
 
     def finish(self) -> None:
         """The body has ended: ``MalformedResponse`` if a stream inside it has not."""
@@ -41,16 +49,15 @@ class _Inflater:
         self._start = b""  # deflate: the first bytes, until they tell zlib from raw
         self._started = False
 
-    def decode(self, data: bytes) -> bytes:
+    def decode(self, data: bytes) -> Iterator[bytes]:
         if self._zlib is None:  # deflate: its first two bytes say whether zlib-wrapped
             data = self._start + data
             if len(data) < 2:
                 self._start = data
-                return b""
+                return
             zlib_header = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
             self._zlib = zlib.decompressobj(_ZLIB_WINDOW if zlib_header else _RAW_WINDOW)
             self._start = b""
-        out: list[bytes] = []
         for _ in range(len(data) + 1):  # each round takes a whole gzip member, or the rest
             if not data:
                 break
@@ -58,7 +65,9 @@ class _Inflater:
                 self._zlib = zlib.decompressobj(_GZIP_WINDOW)
             failure = ""
             try:
-                out.append(self._zlib.decompress(data))
+                for piece in inflate(self._zlib, data):
+                    self._started = True
+                    yield piece
             except zlib.error as exc:
                 failure = f"could not undo the {self._coding} coding: {exc}"
             if failure:  # raised here, so that zlib's words are not the last in the chain
@@ -67,7 +76,6 @@ class _Inflater:
             data = self._zlib.unused_data if self._zlib.eof else b""
             if data and not self._gzip:
                 raise MalformedResponse(f"data after the end of the {self._coding} stream")
-        return b"".join(out)
 
     def finish(self) -> None:
         if self._start or (self._started and self._zlib is not None and not self._zlib.eof):
