@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import json
 import os
+import pkgutil
 import socket
 import ssl
 import subprocess
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 import trustme
 from hypothesis import settings
@@ -25,12 +27,16 @@ from tests.server import TestServer
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _regex_strategies_imported() -> None:
-    """hypothesis imports its regex module at the first from_regex() test, and pytest
-    rewrites it with ast.parse() then; on CPython 3.11.7 that parse can fail with "AST
-    constructor recursion depth mismatch" while another thread compiles
-    (python/cpython#106905), so it is imported before any test starts a thread."""
-    importlib.import_module("hypothesis.strategies._internal.regex")
+def _hypothesis_imported_whole() -> None:
+    """hypothesis imports some of its modules at the first test that needs them, and
+    pytest rewrites each with ast.parse() then; on CPython 3.11.7 that parse can fail with
+    "AST constructor recursion depth mismatch" while another thread compiles
+    (python/cpython#106905), so all of them (but the optional ``extra`` ones) are imported
+    before any test starts a thread: 0.3 s."""
+    for module in pkgutil.walk_packages(hypothesis.__path__, "hypothesis."):
+        if not module.name.startswith("hypothesis.extra"):
+            with contextlib.suppress(ImportError):  # a module for a package not installed
+                importlib.import_module(module.name)
 
 
 FETCHALL = str(Path(sys.executable).with_name("fetchall"))
