@@ -13,8 +13,9 @@ Through a proxy, a failure to resolve or connect to the proxy (httpcore raises
 ``ProxyConnectError`` or ``ProxyConnectTimeout``, which name the proxy: the target was
 never reached.
 
-A status outside 100-599, which h11 takes, becomes ``MalformedResponse`` as on
-fetchall's transport (RFC 9110 §15).
+A status outside 100-599, or an HTTP version in the status line other than 1.0 and 1.1,
+which h11 takes, becomes ``MalformedResponse`` as on fetchall's transport (RFC 9110 §15,
+RFC 9112 §2.3).
 
 It also starts each request's ``Trace`` (httpcore marks the phases through its ``trace``
 extension) and takes the address connected to from the response's ``network_stream``
@@ -42,6 +43,10 @@ from fetchall._origin import Origin
 MIN_STATUS, MAX_STATUS = 100, 599
 """RFC 9110 §15: status codes are 100-599 (h11 takes any three digits; fetchall's parser
 refuses the others with the same words)."""
+HTTP_VERSIONS = frozenset({b"HTTP/1.0", b"HTTP/1.1", b"HTTP/2"})
+"""The versions a response may have: 1.0 and 1.1 from a status line (h11 also takes
+``HTTP/2.0`` or ``HTTP/0.9`` there, which fetchall's parser refuses with the same words),
+and HTTP/2 from a connection that agreed on it by ALPN (``--http2``)."""
 _NO_RESPONSE = "Server disconnected without sending a response"
 """httpcore's wording (``_async/http11.py``) for a connection closed before any byte."""
 _INCOMPLETE_BODY = "peer closed connection without sending complete message body"
@@ -72,6 +77,11 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
             await response.aclose()  # its body unread: httpcore closes the connection
             message = f"status {status:03d} outside {MIN_STATUS}-{MAX_STATUS}"
             raise MalformedResponse(message, request=request)
+        version = response.extensions.get("http_version", b"HTTP/1.1")
+        if version not in HTTP_VERSIONS:
+            await response.aclose()
+            number = bytes(version).decode("ascii", "replace").removeprefix("HTTP/")
+            raise MalformedResponse(f"HTTP version {number}, not 1.0 or 1.1", request=request)
         response.stream = _TypedStream(response.stream)
         stream = response.extensions.get("network_stream")
         if stream is not None:
