@@ -115,6 +115,8 @@ async def test_a_redirect_loop_is_too_many_redirects() -> None:
     kind, message = error_of(await fetch(router, settings=Settings(max_redirects=3)))
     assert kind is ErrorKind.TOO_MANY_REDIRECTS
     assert "more than 3 redirects" in message
+    _, message = error_of(await fetch(router, settings=Settings(max_redirects=1)))
+    assert message == "more than 1 redirect"
 
 
 async def test_an_error_status_is_an_err_that_keeps_the_response() -> None:

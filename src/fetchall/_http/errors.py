@@ -106,7 +106,8 @@ def classify(
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return ErrorKind.INVALID_URL, f"invalid URL: {detail}"
     if isinstance(exc, httpx.TooManyRedirects):
-        return ErrorKind.TOO_MANY_REDIRECTS, f"more than {settings.max_redirects} redirects"
+        limit = settings.max_redirects
+        return ErrorKind.TOO_MANY_REDIRECTS, f"more than {limit} redirect{'s' * (limit != 1)}"
     unreached = _first_cause(exc, ConnectError)
     if unreached is not None:
         return (ErrorKind.TIMEOUT if unreached.timed_out else ErrorKind.CONNECT), str(unreached)
