@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import resource
+import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +22,9 @@ from fetchall._bodies.naming import (
 )
 from tests.conftest import FETCHALL, invoke, jsonl, run_fetchall
 from tests.server import TestServer
+
+_UNSHARE_MOUNTS = ["unshare", "-m", "--propagation", "private"]
+"""A mount namespace of its own, its mounts unseen outside."""
 
 
 def h(text: str) -> str:
@@ -337,3 +341,148 @@ def test_remove_temporaries_removes_the_files_of_bodies_being_written(tmp_path: 
     saver.remove_temporaries()
     assert list((tmp_path / "out").rglob(".fetchall-*.part")) == []
     assert [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()] == ["a1.txt"]
+
+
+def listing(folder: Path) -> set[str]:
+    """Every path below ``folder``, folders included, symbolic links not followed."""
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
+
+
+def test_a_host_folder_linked_outside_creates_nothing_outside(
+    server: TestServer, tmp_path: Path
+) -> None:
+    """A symbolic link in DIR leading outside it is refused as write before any folder is
+    made: neither the place it leads to nor DIR gains anything (issue F4a)."""
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    (outside / "kept.txt").write_text("mine\n")
+    top = f"127.0.0.1_{server.port}"
+    (out / top).symlink_to(outside)
+    deep = "/".join(f"d{i}" for i in range(20))
+    before_outside, before_out = listing(outside), listing(out)
+    (record,) = saved(server, out, f"/bytes/5/sub/{deep}/f.txt")
+    assert (record["ok"], record["error_kind"]) == (False, "write")
+    assert record["error"] == (
+        f"cannot write the body: {out}/{top} leads outside {out} (a symbolic link)"
+    )
+    assert listing(outside) == before_outside
+    assert listing(out) == before_out
+
+
+def test_a_link_deeper_down_leading_outside_is_refused_and_its_folders_removed(
+    server: TestServer, tmp_path: Path
+) -> None:
+    """A link found below folders the save made: refused, and those folders removed."""
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    top = out / f"127.0.0.1_{server.port}"
+    (top / "bytes").mkdir(parents=True)
+    outside.mkdir()
+    (top / "bytes" / "5").symlink_to(outside)
+    before = listing(out)
+    (record,) = saved(server, out, "/bytes/5/a/b.txt", "/bytes/6/x/y.txt")[:1]
+    assert record["error_kind"] == "write"
+    assert listing(outside) == set()
+    assert listing(out) == before | {
+        f"127.0.0.1_{server.port}/bytes/6",
+        f"127.0.0.1_{server.port}/bytes/6/x",
+        f"127.0.0.1_{server.port}/bytes/6/x/y.txt",
+    }
+
+
+def test_a_link_inside_dir_leading_inside_dir_is_followed(
+    server: TestServer, tmp_path: Path
+) -> None:
+    """A symbolic link inside DIR whose target lies inside DIR is followed; the record
+    gives the path through the link, and --skip-existing finds the file through it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    top = f"127.0.0.1_{server.port}"
+    (out / top).symlink_to("mirror")  # not there yet: made inside DIR
+    (record,) = saved(server, out, "/bytes/5/a/b.txt")
+    assert (record["ok"], record["path"]) == (True, f"{out}/{top}/bytes/5/a/b.txt")
+    assert (out / "mirror" / "bytes" / "5" / "a" / "b.txt").read_bytes() == b"xxxxx"
+    (again,) = saved(server, out, "/bytes/5/a/b.txt", extra=("--skip-existing",))
+    assert again["skipped"] is True
+
+
+def test_a_path_over_path_max_leaves_dir_as_it_was(server: TestServer, tmp_path: Path) -> None:
+    """A URL whose file would have a path over PATH_MAX fails as write before any folder
+    is made (issue F4b)."""
+    out = tmp_path / "out"
+    (out / "earlier").mkdir(parents=True)
+    deep = "/".join("d" * 150 + str(i) for i in range(40))
+    (record,) = saved(server, out, f"/bytes/5/{deep}/f.txt")
+    assert (record["ok"], record["error_kind"]) == (False, "write")
+    assert record["error"].endswith("f.txt: File name too long (over 4096 bytes)")
+    assert listing(out) == {"earlier"}
+
+
+def test_a_failure_deeper_down_removes_the_folders_the_run_made(
+    server: TestServer, tmp_path: Path
+) -> None:
+    """A folder that cannot be made below others the run just made (a full disk here, no
+    inodes left on a small tmpfs) fails as write and removes those others (issue F4b);
+    a folder that was there before stays."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    script = (
+        'mount -t tmpfs -o size=1m,nr_inodes=8 tmpfs "$1" || exit 77\n'
+        'mkdir -p "$1/out/before"\n'
+        '"$2" --json -o "$1/out" "$3"\n'
+        'echo "--"; cd "$1/out" && find . | sort'
+    )
+    urls = tmp_path / "urls.txt"
+    urls.write_text(server.url("/bytes/5/a/b/c/d/e/f/g/h.txt") + "\n")
+    result = subprocess.run(
+        [*_UNSHARE_MOUNTS, "sh", "-c", script, "sh", str(mount), FETCHALL, str(urls)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode == 77 or "unshare failed" in result.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    records, _, found = result.stdout.partition("--\n")
+    (record,) = jsonl(records)
+    assert (record["ok"], record["error_kind"]) == (False, "write")
+    assert "No space left on device" in record["error"]
+    assert found.split() == [".", "./before"]
+
+
+def test_a_failure_keeps_the_new_folder_another_body_is_writing_into(
+    server: TestServer, tmp_path: Path
+) -> None:
+    """Two bodies in one new folder: the one that made it fails (too slow) while the other
+    is being written there; the folder stays and the other's file is saved (issue F4b)."""
+    out = tmp_path / "out"
+    failing = server.url("/steady/600/new/slow.bin?rate=20")  # makes the folder first
+    saving = server.url("/steady/600/new/fast.bin?rate=200&delay=0.3")  # 0.3 s to 3.3 s
+    speed = ("--speed-limit", "100", "--speed-time", "1")
+    result = invoke(
+        "--json", "-c", "2", *speed, "-r", "0", "-o", str(out), "-", stdin=f"{failing}\n{saving}\n"
+    )
+    records = {r["url"]: r for r in jsonl(result.stdout)}
+    assert records[failing]["error_kind"] == "timeout"
+    assert records[saving]["ok"] is True
+    folder = out / f"127.0.0.1_{server.port}" / "steady" / "600" / "new"
+    (kept,) = folder.iterdir()
+    assert kept.name.startswith("fast_")
+    assert kept.read_bytes() == b"s" * 600
+
+
+def test_the_last_failure_in_a_shared_new_folder_removes_it(tmp_path: Path) -> None:
+    """Bodies sharing folders the run made: each failure leaves the folders another body
+    is writing into, and the last one removes them all, including those the other made."""
+    saver = Saver(str(tmp_path / "out"))
+    first = BodyWriter(saver, "http://site.test/x/a/1.txt", digest=False)
+    first.write(b"1")  # makes x and x/a
+    second = BodyWriter(saver, "http://site.test/x/b/2.txt", digest=False)
+    second.write(b"2")  # makes x/b only
+    first.discard()
+    assert listing(tmp_path / "out") >= {"site.test/x", "site.test/x/b"}
+    assert "site.test/x/a" not in listing(tmp_path / "out")
+    second.discard()
+    assert listing(tmp_path / "out") == set()

@@ -1,5 +1,10 @@
 """Writing bodies to the output folder: streamed to a temporary file beside the target
-and renamed into place only once complete; a failed fetch leaves nothing behind."""
+and renamed into place only once complete; a failed fetch leaves nothing behind.
+
+Folders are walked one level at a time from the output folder's descriptor (``openat``
+with ``O_NOFOLLOW``, ``mkdirat``), so nothing is ever created outside it, even when a
+folder is swapped for a symbolic link meanwhile; a symbolic link inside the folder is
+followed only when it leads to a place inside it."""
 
 from __future__ import annotations
 
@@ -8,9 +13,40 @@ import errno
 import hashlib
 import os
 import secrets
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fetchall._bodies.naming import Fold, folding, relative_parts
 from fetchall._model import BodyWriteError
+
+_TOP = os.O_RDONLY | os.O_DIRECTORY
+_LEVEL = _TOP | os.O_NOFOLLOW
+"""A folder below the output folder is opened so: a symbolic link or a file is refused."""
+_MAX_LINKS = 40
+"""Symbolic links followed for one body at most (Linux's MAXSYMLINKS); ELOOP beyond."""
+_TRIES = 3
+"""Times a body's folders are walked again when another run removed one of them meanwhile
+(its clean-up after a failure): ENOENT then."""
+_TEMPORARY_BYTES = len(".fetchall-000000000000.part")
+_DEFAULT_PATH_MAX = 4096
+"""Linux's PATH_MAX (bytes, the final NUL included), where pathconf cannot tell."""
+
+
+@dataclass(frozen=True, slots=True)
+class Temporary:
+    """A body's temporary file, open for writing."""
+
+    file: int
+    """Its descriptor."""
+    parts: tuple[str, ...]
+    """Its folder's names below the output folder, symbolic links resolved."""
+    name: str
+    """The name the body gets once complete."""
+    temporary: str
+    """The temporary file's name in that folder."""
+    shown: str
+    """The body's path as records show it: the output folder as given, the URL's names."""
 
 
 class Saver:
@@ -29,55 +65,230 @@ class Saver:
         os.makedirs(folder, exist_ok=True)
         self._real_folder = os.path.realpath(folder)
         self._fold = _probe_fold(folder)
-        self._temporaries: set[str] = set()
-        """The temporary files of bodies being written, by path."""
+        self._path_max = _path_max(self._real_folder)
+        self._temporaries: set[Temporary] = set()
+        """The temporary files of bodies being written."""
+        self._created: set[tuple[str, ...]] = set()
+        """The folders this run created (their real names below the folder), until removed
+        again: only these are removed when a failure leaves them empty."""
 
     def path(self, url: str) -> str:
         """Where ``url``'s body is saved: ``folder/<host>[_<port>]/<path>``."""
         return os.path.join(self.folder, *relative_parts(url, self._fold))
 
-    def track(self, temporary: str) -> None:
-        """A body's temporary file was created at ``temporary``."""
-        self._temporaries.add(temporary)
+    def existing(self, url: str) -> str | None:
+        """The path of this URL's own file if it is already there, a regular file inside
+        the folder (for --skip-existing)."""
+        *folders, name = relative_parts(url, self._fold)
+        try:
+            fd, _ = self._walk(folders, create=False)
+        except (OSError, BodyWriteError):
+            return None
+        try:
+            found = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return self.path(url) if stat.S_ISREG(found.st_mode) else None
 
-    def untrack(self, temporary: str) -> None:
-        """``temporary`` was renamed into place or removed."""
-        self._temporaries.discard(temporary)
+    def open_temporary(self, url: str) -> Temporary:
+        """Make ``url``'s folders and a temporary file in the last one. BodyWriteError
+        when a folder leads outside the output folder (a symbolic link) or the path is
+        longer than PATH_MAX; OSError when the file system refuses (a file has a folder's
+        name, a name too long, a full disk, permission). Either way the folders made for
+        it are removed again."""
+        *folders, name = relative_parts(url, self._fold)
+        shown = os.path.join(self.folder, *folders, name)
+        self._check_length(os.path.join(os.path.abspath(self.folder), *folders), name, shown)
+        temporary = f".fetchall-{secrets.token_hex(6)}.part"
+        for tries_left in reversed(range(_TRIES)):
+            try:
+                fd, parts = self._walk(folders, create=True)
+                try:
+                    self._check_length(os.path.join(self._real_folder, *parts), name, shown)
+                    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                    file = os.open(temporary, flags, 0o644, dir_fd=fd)
+                except BaseException:
+                    self.prune(parts)
+                    raise
+                finally:
+                    os.close(fd)
+            except FileNotFoundError:  # another run removed a folder meanwhile: again
+                if not tries_left:
+                    raise
+                continue
+            made = Temporary(file, parts, name, temporary, shown)
+            self._temporaries.add(made)
+            return made
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def place(self, made: Temporary) -> None:
+        """Rename the closed temporary file to the body's name. OSError when it cannot be."""
+        fd, _ = self._walk(made.parts, create=False, follow=False)
+        try:
+            os.replace(made.temporary, made.name, src_dir_fd=fd, dst_dir_fd=fd)
+        finally:
+            os.close(fd)
+        self._temporaries.discard(made)
+
+    def remove(self, made: Temporary) -> None:
+        """Remove the closed temporary file and the folders this run made for it that are
+        left empty; errors are ignored."""
+        self._temporaries.discard(made)
+        with contextlib.suppress(OSError, BodyWriteError):
+            fd, _ = self._walk(made.parts, create=False, follow=False)
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(made.temporary, dir_fd=fd)
+            finally:
+                os.close(fd)
+        self.prune(made.parts)
 
     def remove_temporaries(self) -> None:
         """Remove every temporary file still there (a run exiting at once, without its
-        bodies' own clean-up); errors are ignored."""
-        for temporary in list(self._temporaries):
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-        self._temporaries.clear()
+        bodies' own clean-up), and the folders left empty; errors are ignored."""
+        for made in list(self._temporaries):
+            self.remove(made)
 
-    def existing(self, url: str) -> str | None:
-        """The path of this URL's own file if it is already there (for --skip-existing)."""
-        path = self.path(url)
-        return path if os.path.isfile(path) else None
+    def prune(self, parts: tuple[str, ...]) -> None:
+        """Remove the folder ``parts`` names and its parents, deepest first, while this run
+        created them and they are empty: a folder holding another body's file, finished
+        or being written, stays (rmdir refuses it), and so does one made by someone else.
+        Each is removed from its parent's descriptor, found through ``..`` and checked to
+        still hold it, never through a path. Errors stop it."""
+        depth = len(parts)
+        if not depth or parts not in self._created:
+            return
+        try:
+            fd, _ = self._walk(parts[:depth], create=False, follow=False)
+        except (OSError, BodyWriteError):
+            return
+        try:
+            while depth and parts[:depth] in self._created:
+                parent = os.open(os.pardir, _LEVEL, dir_fd=fd)
+                own, entry = (
+                    os.fstat(fd),
+                    os.stat(parts[depth - 1], dir_fd=parent, follow_symlinks=False),
+                )
+                os.close(fd)
+                fd = parent
+                if (own.st_dev, own.st_ino) != (entry.st_dev, entry.st_ino):
+                    return  # moved meanwhile: not the folder this run made there
+                os.rmdir(parts[depth - 1], dir_fd=parent)  # OSError when not empty
+                self._created.discard(parts[:depth])
+                depth -= 1
+        except OSError:
+            return
+        finally:
+            os.close(fd)
 
-    def folder_for(self, url: str) -> tuple[str, str]:
-        """Make the folders for ``url``; its folder path and its file name. OSError when
-        a file has a folder's name (left by something other than this version's runs)."""
-        folder, name = os.path.split(self.path(url))
-        os.makedirs(folder, exist_ok=True)
-        if not self._inside(folder):
-            raise BodyWriteError(f"{folder} leads outside {self.folder} (a symbolic link?)")
-        return folder, name
+    def _walk(
+        self, wanted: Sequence[str], *, create: bool, follow: bool = True
+    ) -> tuple[int, tuple[str, ...]]:
+        """A descriptor of the folder ``wanted`` names below the output folder, and its real
+        names there, one level at a time: missing folders are made when ``create`` (and
+        remembered as this run's); a symbolic link is followed, when ``follow``, only if
+        it leads inside the output folder. BodyWriteError for a link leading outside (or
+        any link without ``follow``); OSError otherwise (its filename the level as shown),
+        after removing the folders this run made that are left empty."""
+        fd = os.open(self._real_folder, _TOP)
+        real: list[str] = []
+        pending = list(wanted)
+        links = 0
+        try:
+            while pending:
+                name = pending.pop(0)
+                try:
+                    child = self._level(fd, name, real, create=create)
+                except _Link:
+                    links += 1
+                    if not follow:
+                        raise self._outside(real, name) from None
+                    if links > _MAX_LINKS:
+                        shown = os.path.join(self.folder, *real, name)
+                        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), shown) from None
+                    target = self._link_target(fd, real, name)
+                    os.close(fd)
+                    fd = os.open(self._real_folder, _TOP)
+                    real = []
+                    pending = [*target, *pending]
+                    continue
+                os.close(fd)
+                fd = child
+                real.append(name)
+        except BaseException:
+            os.close(fd)
+            if create:
+                self.prune(tuple(real))
+            raise
+        return fd, tuple(real)
 
-    def prune(self, folder: str) -> None:
-        """Remove ``folder`` and its parents up to the output folder, while they are empty."""
-        while self._inside(folder):
+    def _level(self, fd: int, name: str, real: list[str], *, create: bool) -> int:
+        """Open (or make, when ``create``) the folder ``name`` in the folder ``fd``;
+        _Link when it is a symbolic link."""
+        try:
             try:
-                os.rmdir(folder)
-            except OSError:  # not empty (or gone): stop here
-                return
-            folder = os.path.dirname(folder)
+                return os.open(name, _LEVEL, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise
+            try:
+                os.mkdir(name, 0o777, dir_fd=fd)
+            except FileExistsError:  # made meanwhile by someone else: not this run's
+                pass
+            else:
+                self._created.add((*real, name))
+            return os.open(name, _LEVEL, dir_fd=fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                if stat.S_ISLNK(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    raise _Link from None
+            shown = os.path.join(self.folder, *real, name)
+            raise OSError(exc.errno, exc.strerror, shown) from exc
 
-    def _inside(self, path: str) -> bool:
-        """Whether ``path`` really lies below the output folder (symbolic links followed)."""
-        return os.path.realpath(path).startswith(self._real_folder + os.sep)
+    def _link_target(self, fd: int, real: list[str], name: str) -> list[str]:
+        """The names below the output folder that the symbolic link ``name`` leads to;
+        BodyWriteError when it leads outside."""
+        try:
+            link = os.readlink(name, dir_fd=fd)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, os.path.join(self.folder, *real, name)) from exc
+        target = os.path.realpath(os.path.join(self._real_folder, *real, link))
+        relative = os.path.relpath(target, self._real_folder)
+        if relative == os.curdir:
+            return []
+        if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+            raise self._outside(real, name)
+        return relative.split(os.sep)
+
+    def _outside(self, real: Sequence[str], name: str) -> BodyWriteError:
+        shown = os.path.join(self.folder, *real, name)
+        return BodyWriteError(
+            f"cannot write the body: {shown} leads outside {self.folder} (a symbolic link)"
+        )
+
+    def _check_length(self, folder: str, name: str, shown: str) -> None:
+        """BodyWriteError when the body's file or its temporary file in ``folder`` would
+        have a path of PATH_MAX bytes or more: no program could open it by its path."""
+        longest = max(len(os.fsencode(name)), _TEMPORARY_BYTES)
+        if len(os.fsencode(folder)) + 1 + longest >= self._path_max:
+            reason = os.strerror(errno.ENAMETOOLONG)
+            raise BodyWriteError(
+                f"cannot write the body: {shown}: {reason} (over {self._path_max} bytes)"
+            )
+
+
+class _Link(Exception):
+    """A folder's name is a symbolic link."""
+
+
+def _path_max(folder: str) -> int:
+    """The longest path ``folder``'s file system takes (bytes, the NUL included)."""
+    try:
+        return os.pathconf(folder, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        return _DEFAULT_PATH_MAX
 
 
 def _probe_fold(folder: str) -> Fold:
@@ -116,7 +327,7 @@ class BodyWriter:
         self._url = url
         self._hash = hashlib.sha256() if digest else None
         self._file: int | None = None
-        self._folder = self._name = self._temp = ""
+        self._temporary: Temporary | None = None
         self.path: str | None = None
         """Where the finished body was saved; None before, or when not saving."""
         self.sha256: str | None = None
@@ -148,38 +359,30 @@ class BodyWriter:
             if self._file is None:
                 self._open()  # an empty body is still a file
             assert self._file is not None
+            assert self._temporary is not None
             os.close(self._file)
             self._file = None
-            final = os.path.join(self._folder, self._name)
-            os.replace(self._temp, final)
-            self._saver.untrack(self._temp)
-            self._temp = ""
+            self._saver.place(self._temporary)
         except OSError as exc:
             self.discard()
             raise BodyWriteError(_describe(exc)) from exc
-        self.path = final
+        self.path = self._temporary.shown
+        self._temporary = None
 
     def discard(self) -> None:
-        """The body is not wanted: remove the temporary file, if any."""
+        """The body is not wanted: remove the temporary file, if any, and the folders made
+        for it that are left empty."""
         if self._file is not None:
             os.close(self._file)
             self._file = None
-        if self._temp and self._saver is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._temp)
-            self._saver.untrack(self._temp)
-            self._temp = ""
-            self._saver.prune(self._folder)
+        if self._temporary is not None and self._saver is not None:
+            self._saver.remove(self._temporary)
+            self._temporary = None
 
     def _open(self) -> None:
         assert self._saver is not None
-        try:
-            self._folder, self._name = self._saver.folder_for(self._url)
-        except OSError as exc:
-            raise BodyWriteError(_describe(exc)) from exc
-        self._temp = os.path.join(self._folder, f".fetchall-{secrets.token_hex(6)}.part")
-        self._file = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        self._saver.track(self._temp)
+        self._temporary = self._saver.open_temporary(self._url)
+        self._file = self._temporary.file
 
 
 def _describe(exc: OSError) -> str:

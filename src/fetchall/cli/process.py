@@ -17,9 +17,10 @@ FILES_PER_REQUEST = 2
 """Descriptors one request holds at once, at most: while its host name is looked up (on one
 of up to -c lookup threads), a UDP socket and /etc/hosts or /etc/resolv.conf while it is
 read; then its connection, and with -o the file its body is saved to."""
-LATER_FILES = 6
+LATER_FILES = 8
 """Descriptors opened for a while during a run: the CA file while TLS loads it, a file
-counted for the display, modules imported late (2), and connections closing (2)."""
+counted for the display, modules imported late (2), connections closing (2), and with -o
+two folders while a body's folders are walked (one body at a time, on the loop's thread)."""
 
 
 @dataclass(frozen=True, slots=True)
