@@ -12,7 +12,13 @@ import httpx
 
 from fetchall._http.codings import decoded
 from fetchall._http.deadline import Deadline, SpeedGuard, TooSlow
-from fetchall._http.errors import RedirectLimit, RefusedRedirect, classify, speaks_plain_http
+from fetchall._http.errors import (
+    RedirectLimit,
+    RefusedRedirect,
+    TunnelRefused,
+    classify,
+    speaks_plain_http,
+)
 from fetchall._http.redirects import location, send
 from fetchall._http.requests import RequestMaker
 from fetchall._http.retry_after import parse_retry_after
@@ -142,6 +148,8 @@ async def attempt(
         if isinstance(exc, RedirectLimit | RefusedRedirect):  # the record keeps the 3xx
             partial.redirects = exc.redirects
             _take_head(exc.response, partial)
+        elif isinstance(exc, TunnelRefused):  # the proxy's status, as on plain HTTP
+            partial.status = exc.status
         elif partial.status is None and history:  # the last redirect's target failed
             partial.redirects = len(history)
             _take_head(history[-1], partial)

@@ -16,7 +16,10 @@ httpx lacks (httpx's own transport says the first two only in its messages; see
 
 and, from ``typed_transport`` through a proxy, ``ProxyConnectError`` and
 ``ProxyConnectTimeout`` (subclasses of httpx's): the proxy itself could not be resolved or
-reached, so the message names the proxy, not the target.
+reached; ``ProxyNoResponse`` and ``ProxyMalformedResponse``: it answered the CONNECT with
+nothing or with no acceptable response; ``TunnelRefused``: it answered the CONNECT with a
+status outside 2xx (``http_status``, the record keeps the status). Their messages name the
+proxy, not the target.
 
 Following redirects (``redirects``) raises ``RefusedRedirect`` and ``RedirectLimit``;
 decoding a body (``codings``) raises ``httpx.DecodingError``.
@@ -55,8 +58,9 @@ class MalformedResponse(httpx.RemoteProtocolError):
 
 
 class ProxyUnreached:
-    """Mixed into the connect errors of a request sent through a proxy that could not be
-    resolved or reached: ``proxy`` is its ``host:port``, ``proxy_host`` its host."""
+    """Mixed into the errors that are the proxy's own, not the target's: it could not be
+    resolved or reached, refused the tunnel, or answered the CONNECT with no acceptable
+    response. ``proxy`` is its ``host:port``, ``proxy_host`` its host."""
 
     proxy: str = ""
     proxy_host: str = ""
@@ -68,6 +72,22 @@ class ProxyConnectError(ProxyUnreached, httpx.ConnectError):
 
 class ProxyConnectTimeout(ProxyUnreached, httpx.ConnectTimeout):
     """The proxy did not take the connection within the connect timeout."""
+
+
+class ProxyNoResponse(ProxyUnreached, NoResponse):
+    """The proxy closed the connection without answering the CONNECT."""
+
+
+class ProxyMalformedResponse(ProxyUnreached, MalformedResponse):
+    """The proxy answered the CONNECT with bytes that are not an acceptable response."""
+
+
+class TunnelRefused(ProxyUnreached, httpx.ProxyError):
+    """The proxy answered the CONNECT with a status outside 2xx (``status``): the record
+    keeps it, as when a proxy answers a plain-HTTP request so (curl: "CONNECT tunnel
+    failed, response 407")."""
+
+    status: int = 0
 
 
 class RefusedRedirect(httpx.InvalidURL):
@@ -103,6 +123,8 @@ def classify(
     detail = _detail(exc)
     if isinstance(exc, RefusedRedirect):
         return ErrorKind.INVALID_URL, str(exc)
+    if isinstance(exc, TunnelRefused):
+        return ErrorKind.HTTP_STATUS, f"{where} refused the tunnel: {exc}"
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return ErrorKind.INVALID_URL, f"invalid URL: {detail}"
     if isinstance(exc, httpx.TooManyRedirects):
@@ -200,7 +222,11 @@ def _tls_detail(error: ssl.SSLError) -> str:
 
 
 def _detail(exc: BaseException) -> str:
-    """The most specific message in the chain."""
+    """The most specific message in the chain: a ``MalformedResponse``'s own (it says what
+    its cause says, for people), else the last."""
+    malformed = _first_cause(exc, MalformedResponse)
+    if malformed is not None and str(malformed):
+        return str(malformed)
     messages = [str(cause) for cause in _causes(exc) if str(cause)]
     return messages[-1] if messages else type(exc).__name__
 
