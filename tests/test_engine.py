@@ -187,7 +187,8 @@ async def test_a_line_cancelled_while_waiting_for_a_start_token_never_started(
         fetcher.stop(StopReason.FAIL_FAST)
         (second,) = [result async for result in results]
     assert isinstance(first.outcome, Ok)
-    assert isinstance(second.outcome, Err) and second.outcome.error.kind is ErrorKind.CANCELLED
+    assert isinstance(second.outcome, Err)
+    assert second.outcome.error.kind is ErrorKind.CANCELLED
     assert (second.attempts, second.elapsed) == (0, 0.0)
     assert second.outcome.error.message.startswith("cancelled before it started: ")
 
