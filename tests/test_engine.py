@@ -160,6 +160,39 @@ async def test_elapsed_covers_the_wait(server: TestServer) -> None:
     assert 0.3 <= result.elapsed < 3
 
 
+async def test_elapsed_covers_the_waits_before_a_retry_not_before_the_first_attempt(
+    server: TestServer,
+) -> None:
+    """README: elapsed runs from the start of the request and covers retries and their
+    waits; the wait for a first start token (--rate 1: the second line waits 1 s) is not
+    in it, the wait before a retry (Retry-After: 1) is."""
+    first, second = (server.url(f"/bytes/1?i={uuid.uuid4().hex}") for _ in range(2))
+    flaky = server.url(f"/flaky?key={uuid.uuid4().hex}&times=1&status=503&retry_after=1")
+    results = by_text(await collect([first, second, flaky], Settings(rate=1, retries=1)))
+    assert results[second].elapsed < 0.5
+    assert (results[flaky].attempts, isinstance(results[flaky].outcome, Ok)) == (2, True)
+    assert results[flaky].elapsed >= 1
+
+
+async def test_a_line_cancelled_while_waiting_for_a_start_token_never_started(
+    server: TestServer,
+) -> None:
+    """Stopped while its start token is a minute away: cancelled, no attempt, elapsed 0."""
+    from fetchall import Fetcher, StopReason
+
+    urls = [server.url(f"/bytes/1?i={i}") for i in range(2)]
+    async with Fetcher(Settings(rate=1 / 60)) as fetcher:
+        results = fetcher.results(urls)
+        first = await anext(results)
+        fetcher.stop(StopReason.FAIL_FAST)
+        (second,) = [result async for result in results]
+    assert isinstance(first.outcome, Ok)
+    assert isinstance(second.outcome, Err)
+    assert second.outcome.error.kind is ErrorKind.CANCELLED
+    assert (second.attempts, second.elapsed) == (0, 0.0)
+    assert second.outcome.error.message.startswith("cancelled before it started: ")
+
+
 async def test_lines_waiting_for_a_busy_host_are_bounded(server: TestServer) -> None:
     """With --per-host, reading pauses once 4 x concurrency lines wait beyond those in flight."""
     source = CountedURLs([server.url(f"/bytes/1?delay=0.02&i={i}") for i in range(60)])

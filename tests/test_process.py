@@ -196,6 +196,46 @@ def test_high_concurrency_raises_a_low_open_files_limit(server: TestServer) -> N
     assert result.returncode == 0
 
 
+@pytest.mark.parametrize("concurrency", ["4", "50"])
+@pytest.mark.parametrize("limit", [8, 12, 15, 20, 64])
+def test_a_hard_open_files_limit_fits_the_run_or_refuses_it(
+    server: TestServer, tmp_path: Path, limit: int, concurrency: str
+) -> None:
+    """Under a hard limit on open files (``ulimit -n``), the run either fits -c to it and
+    every URL succeeds, or it is refused at start (exit 2) saying how many it needs:
+    never a traceback, a Python warning, exit 3, or a URL failing with "Too many open
+    files" (README: -c is lowered "so no URL fails with Too many open files")."""
+
+    def hard_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    source = tmp_path / "urls.txt"
+    source.write_text("".join(server.url(f"/bytes/2?i={i}") + "\n" for i in range(20)))
+    output = tmp_path / "out"
+    result = subprocess.run(
+        [FETCHALL, "--json", "-r", "0", "-c", concurrency, "-o", str(output), str(source)],
+        capture_output=True,
+        timeout=60,
+        preexec_fn=hard_limit,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    stderr = result.stderr.decode()
+    assert "Traceback" not in stderr, stderr
+    assert "Warning" not in stderr, stderr
+    assert b"Too many open files" not in result.stdout + result.stderr
+    if result.returncode == 2:
+        refusal = rf"the open-files limit \({limit}\) is too low: fetchall needs at least \d+"
+        assert re.search(refusal, stderr), stderr
+        assert result.stdout == b""
+    else:
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["ok"] for r in records] == [True] * 20, stderr
+        assert result.returncode == 0
+    if limit == 64:
+        assert result.returncode == 0
+
+
 def test_live_display_on_a_terminal_keeps_stdout_clean(server: TestServer, tmp_path) -> None:
     """With stderr a terminal, the live table is drawn there; stdout carries only records."""
     urls = tmp_path / "urls.txt"

@@ -3,6 +3,7 @@ CLI against real local servers."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import uuid
@@ -367,6 +368,31 @@ def test_host_rate_limits_each_host_separately(
         starts = sorted(when for _, when in server.arrivals)
         assert len(starts) == 10
         assert 0.8 <= starts[-1] - starts[0] < 2.5  # five at once, then one per 0.2 s
+
+
+@pytest.mark.parametrize("limit", ["--rate", "--host-rate"])
+def test_rate_waits_are_not_in_elapsed_or_latency(fresh_server: TestServer, limit: str) -> None:
+    """A line waiting for a start token has not started: 8 lines at 4 starts a second take
+    about 1 s in all, but each record's elapsed, the latency and "slowest" are those of a
+    fast local response (README: elapsed runs from the start of the request)."""
+    urls = [fresh_server.url(f"/bytes/1?i={i}") for i in range(8)]
+    started = time.monotonic()
+    result = invoke("--json", "-r", "0", "-c", "8", limit, "4", "-", stdin="\n".join(urls) + "\n")
+    assert time.monotonic() - started >= 0.9  # the rate was kept
+    records = jsonl(result.stdout)
+    assert [r["status"] for r in records] == [200] * 8
+    assert max(r["elapsed"] for r in records) < 0.4, [r["elapsed"] for r in records]
+    (latency,) = [line for line in result.stderr.splitlines() if line.strip().startswith("latency")]
+    assert re.search(r"max [\d.]+ [mµ]s$", latency.rstrip()), latency  # not seconds
+
+
+def test_per_host_queueing_is_not_in_elapsed(fresh_server: TestServer) -> None:
+    """A line queued for its host's slot (--per-host 1) has not started either."""
+    urls = [fresh_server.url(f"/bytes/1?delay=0.2&i={i}") for i in range(5)]
+    result = invoke("--json", "-c", "5", "--per-host", "1", "-", stdin="\n".join(urls) + "\n")
+    records = jsonl(result.stdout)
+    assert [r["status"] for r in records] == [200] * 5
+    assert max(r["elapsed"] for r in records) < 0.6, [r["elapsed"] for r in records]
 
 
 # --- fail-fast ---

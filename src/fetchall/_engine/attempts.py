@@ -23,14 +23,17 @@ from fetchall._settings import Settings
 
 @dataclass(slots=True, eq=False)
 class Flight:
-    """A line being fetched: its host, when it started, attempts made so far, and where
-    its body went. It reports what its attempts receive to the run's observer."""
+    """A line being fetched: its host, when its first attempt started, attempts made so
+    far, and where its body went. It reports what its attempts receive to the run's
+    observer."""
 
     line: Line
     url: str
     host: Host | None
     observer: Observer
-    started: float = field(default_factory=time.perf_counter)
+    started: float | None = None
+    """``time.perf_counter()`` when the first attempt started (after the start rates):
+    README's ``elapsed`` runs "from the start of the request"; None before."""
     attempts: int = 0
     path: str | None = None
     sha256: str | None = None
@@ -44,6 +47,11 @@ class Flight:
         if self._origin is None:
             self._origin = Origin.of(self.url)
         return self._origin
+
+    def elapsed(self, now: float) -> float:
+        """Seconds from the first attempt's start to ``now``; 0.0 when none started (a
+        line waiting for a rate token or refused before its first attempt)."""
+        return 0.0 if self.started is None else now - self.started
 
     def on_phase(self, phase: Phase) -> None:
         """The request entered ``phase``."""
@@ -113,13 +121,17 @@ class Attempts:
 
     async def _start(self, flight: Flight) -> GivenUp | None:
         """Wait for the start rates, then count and announce the next attempt; or, when the
-        line's host is given up on by then, why not (and make none)."""
+        line's host is given up on by then, why not (and make none). The line's ``elapsed``
+        starts with its first attempt: the wait for a first token is not in it (README:
+        "from the start of the request"), the waits before a retry are ("the waits")."""
         if self._rate is not None:
             await self._rate.acquire()
         if flight.host is not None and flight.host.bucket is not None:
             await flight.host.bucket.acquire()
         given_up = self._refusal(flight)
         if given_up is None:
+            if flight.started is None:
+                flight.started = time.perf_counter()
             flight.attempts += 1
             flight.observer.on_start(flight.line, flight.attempts)
         return given_up

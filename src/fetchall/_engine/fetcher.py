@@ -189,8 +189,9 @@ class Fetcher:
         now = time.perf_counter()
         for flight, task in self._flights.items():
             task.cancel()
-            elapsed = now - flight.started
-            message = f"cancelled after {elapsed:.2f}s: {reason.description}"
+            elapsed = flight.elapsed(now)
+            when = "before it started" if flight.started is None else f"after {elapsed:.2f}s"
+            message = f"cancelled {when}: {reason.description}"
             error = FetchError(ErrorKind.CANCELLED, message, flight.known())
             self._finished.put_nowait(
                 FetchResult(flight.line, Err(error), elapsed, flight.attempts)
@@ -247,7 +248,7 @@ class Fetcher:
         except Exception as exc:  # a bug: this line's record, never the end of the run
             outcome = Err(_internal_error(exc))
         del self._flights[flight]
-        elapsed = time.perf_counter() - flight.started
+        elapsed = flight.elapsed(time.perf_counter())
         result = FetchResult(
             flight.line, outcome, elapsed, flight.attempts, flight.path, flight.sha256
         )

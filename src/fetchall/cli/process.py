@@ -3,16 +3,21 @@ and a fresh line in a resumed records file."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
 from fetchall.cli.environment import Environment
 
-LOOP_FILES = 10
-"""Descriptors uvloop's event loop keeps open (measured: epoll, io_uring, an eventfd, two
-pipes, a socket pair and a spare /dev/null; asyncio's loop keeps 3)."""
+UVLOOP_FILES = 11
+"""Descriptors uvloop's event loop keeps open (measured with uvloop 0.21 on Linux 6: epoll,
+io_uring, an eventfd, two pipes, a socket pair and two of /dev/null, one opened with the
+first connection)."""
+ASYNCIO_FILES = 3
+"""Descriptors asyncio's own event loop keeps open: epoll and a socket pair."""
 FILES_PER_REQUEST = 2
 """Descriptors one request holds at once, at most: while its host name is looked up (on one
 of up to -c lookup threads), a UDP socket and /etc/hosts or /etc/resolv.conf while it is
@@ -32,16 +37,30 @@ class FittedConcurrency:
     """The soft limit on open files after raising it; None for no limit."""
 
 
-def fit_open_files(concurrency: int) -> FittedConcurrency:
+class TooFewFiles(Exception):
+    """The open-files limit cannot hold even one request besides what a run keeps open."""
+
+    def __init__(self, limit: int, needed: int) -> None:
+        super().__init__(
+            f"the open-files limit ({limit}) is too low: fetchall needs at least {needed} "
+            f"(ulimit -n {needed})"
+        )
+        self.limit = limit
+        self.needed = needed
+
+
+def fit_open_files(concurrency: int, loop_files: int = UVLOOP_FILES) -> FittedConcurrency:
     """Raise the soft limit on open files (up to the hard limit) so that ``concurrency``
     requests fit, each holding ``FILES_PER_REQUEST`` descriptors, besides the descriptors
-    open now, the event loop's, and ``LATER_FILES``. When the hard limit is too low, the
-    concurrency that fits (at least 1)."""
+    open now (standard streams, sources), the event loop's ``loop_files`` (see
+    ``UVLOOP_FILES``, ``ASYNCIO_FILES``; the loop is made after this), and ``LATER_FILES``.
+    When the hard limit is too low, the concurrency that fits; ``TooFewFiles`` when not
+    even one request fits (README: no URL fails with "Too many open files")."""
     files_per_request = FILES_PER_REQUEST
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return FittedConcurrency(concurrency, None)
-    besides = _open_now(soft) + LOOP_FILES + LATER_FILES
+    besides = _open_now(soft) + loop_files + LATER_FILES
     wanted = besides + concurrency * files_per_request
     if soft < wanted:
         raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
@@ -52,7 +71,15 @@ def fit_open_files(concurrency: int) -> FittedConcurrency:
             pass
     if soft >= wanted:
         return FittedConcurrency(concurrency, soft)
-    return FittedConcurrency(max(1, (soft - besides) // files_per_request), soft)
+    fitting = (soft - besides) // files_per_request
+    if fitting < 1:
+        raise TooFewFiles(soft, besides + files_per_request)
+    return FittedConcurrency(fitting, soft)
+
+
+def loop_files(factory: Callable[[], asyncio.AbstractEventLoop]) -> int:
+    """The descriptors an event loop made by ``factory`` keeps open."""
+    return ASYNCIO_FILES if factory is asyncio.new_event_loop else UVLOOP_FILES
 
 
 def _open_now(limit: int) -> int:

@@ -37,7 +37,14 @@ from fetchall.cli.environment import Environment, say, tell
 from fetchall.cli.escaping import printable_lines
 from fetchall.cli.event_loop import loop_factory
 from fetchall.cli.plan import Output, Plan, Selection
-from fetchall.cli.process import fit_open_files, fresh_line, settle_stderr, silence_stdout
+from fetchall.cli.process import (
+    TooFewFiles,
+    fit_open_files,
+    fresh_line,
+    loop_files,
+    settle_stderr,
+    silence_stdout,
+)
 from fetchall.cli.progress import ProgressState
 from fetchall.cli.records import record_of
 from fetchall.cli.signals import SIGNAL_REASONS, WRITE_GRACE_SECONDS, SignalStop
@@ -113,7 +120,12 @@ def _run(plan: Plan, env: Environment, stderr: StderrQueue | None) -> Ending:
         unique=selection.unique,
         counts=counts,
     )
-    plan = replace(plan, settings=_fit_open_files(plan.settings, env, quiet=output.quiet))
+    try:
+        plan = replace(plan, settings=_fit_open_files(plan.settings, env, quiet=output.quiet))
+    except TooFewFiles as exc:
+        close_sources(sources)
+        say(env, str(exc))
+        return Ending(failure=Failure.USAGE)
     format_ = record_format(output.format)
     screen = ScreenWriter(format_) if output.shows_progress(env) and env.same_terminal else None
     if screen is None and format_.header is not None:
@@ -140,8 +152,8 @@ def _run(plan: Plan, env: Environment, stderr: StderrQueue | None) -> Ending:
 
 def _fit_open_files(settings: Settings, env: Environment, *, quiet: bool) -> Settings:
     """The settings with a concurrency the open-files limit can hold (said once when
-    lowered, unless ``quiet``)."""
-    fitted = fit_open_files(settings.concurrency)
+    lowered, unless ``quiet``). ``TooFewFiles`` when not even -c 1 fits."""
+    fitted = fit_open_files(settings.concurrency, loop_files(loop_factory()))
     if fitted.concurrency == settings.concurrency:
         return settings
     if not quiet:
