@@ -79,6 +79,36 @@ def test_a_proxy_variable_without_a_host_is_a_usage_error(server: TestServer) ->
     assert result.stdout == ""
 
 
+PROXY_VARIABLES = [f"{name}_proxy" for name in ("http", "https", "all")]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("HTTP_PROXY", "ftp://127.0.0.1:1", "unsupported scheme 'ftp'"),
+        ("http_proxy", "gopher://x", "unsupported scheme 'gopher'"),
+        ("ALL_PROXY", "gopher://x", "unsupported scheme 'gopher'"),
+        ("https_proxy", "http://h:99999", "the port is not a number in 1-65535"),
+        ("HTTPS_PROXY", "http://h:0", "the port is not a number in 1-65535"),
+    ],
+)
+def test_every_check_of_a_proxy_variable_names_it_as_set(
+    server: TestServer, variable: str, value: str, said: str
+) -> None:
+    """Each proxy variable, in the case it was set in, is checked like --proxy before
+    httpx reads it (httpx's own "Unknown scheme for proxy URL URL(...)" never shows)."""
+    unset: dict[str, str | None] = {
+        name: None for lower in PROXY_VARIABLES for name in (lower, lower.upper())
+    }
+    result = CliRunner().invoke(
+        app, ["-"], input=server.url("/bytes/1"), env={**unset, variable: value, "NO_PROXY": ""}
+    )
+    assert result.exit_code == 2
+    assert f"{variable}: proxy {value!r}: {said}" in result.stderr
+    assert "URL(" not in result.stderr
+    assert result.stdout == ""
+
+
 def test_a_proxy_without_a_scheme_is_taken_as_http(fresh_server: TestServer) -> None:
     """--proxy 127.0.0.1:PORT (curl's form) is http://127.0.0.1:PORT."""
     proxy = f"127.0.0.1:{fresh_server.port}"

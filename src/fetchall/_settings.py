@@ -63,9 +63,12 @@ def checked_proxy(url: str) -> str:
         raise ValueError(f"proxy {url!r} contains whitespace or a control character")
     try:
         parts = urlsplit(text)
-        port = parts.port
     except ValueError as exc:
         raise ValueError(f"proxy {url!r} is not a URL: {exc}") from exc
+    try:
+        port = parts.port
+    except ValueError:  # not digits, or over 65535
+        raise ValueError(f"proxy {url!r}: the port is not a number in 1-65535") from None
     if parts.scheme.lower() not in PROXY_SCHEMES:
         raise ValueError(
             f"proxy {url!r}: unsupported scheme {parts.scheme!r} (http, https, socks5 or socks5h)"
@@ -73,7 +76,7 @@ def checked_proxy(url: str) -> str:
     if not parts.hostname:
         raise ValueError(f"proxy {url!r} names no host")
     if port == 0:
-        raise ValueError(f"proxy {url!r}: port 0 is outside 1-65535")
+        raise ValueError(f"proxy {url!r}: the port is not a number in 1-65535")
     return text
 
 

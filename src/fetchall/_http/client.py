@@ -4,6 +4,7 @@ fetchall's transport or httpx's own, with one TLS context."""
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from types import TracebackType
 from typing import Self
@@ -96,6 +97,7 @@ def _make_client(
 ) -> httpx.AsyncClient:
     """httpx's client: a pool as wide as the concurrency; redirects are followed by
     ``attempt``, one hop at a time."""
+    proxies = _proxies(settings)  # checked before httpx reads the variables itself
     tls = _TlsContext(settings)
     if transport is None and _fast_transport_fits(settings):
         transport = FastTransport(
@@ -122,7 +124,6 @@ def _make_client(
     )
     if transport is None:
         client._transport = TypedErrorsTransport(client._transport)
-    proxies = _proxies(settings)
     client._mounts = {
         pattern: mounted
         if mounted is None
@@ -145,8 +146,15 @@ def _proxies(settings: Settings) -> dict[str, str | None]:
             try:
                 checked_proxy(value)
             except ValueError as exc:
-                raise ValueError(f"{key.upper()}_PROXY: {exc}") from exc
+                raise ValueError(f"{_variable(key)}: {exc}") from exc
     return get_environment_proxies()
+
+
+def _variable(key: str) -> str:
+    """The name of the proxy variable ``key`` came from, as set (``http_proxy`` or
+    ``HTTP_PROXY``; urllib reads the lower-case one first)."""
+    lower = f"{key}_proxy"
+    return lower if os.environ.get(lower) else lower.upper()
 
 
 _PROXY_VARIABLES = ("http", "https", "all")
