@@ -108,6 +108,49 @@ async def test_lookups_in_flight_reach_the_thread_count_and_no_more() -> None:
     assert answers == [("127.0.0.1",)] * 100
 
 
+def threads_allowed(monkeypatch: pytest.MonkeyPatch, allowed: int) -> None:
+    """The resolver's threads: ``allowed`` start, then the system refuses more (RuntimeError
+    "can't start new thread", as under ``ulimit -u`` in a container)."""
+    started = [0]
+
+    class Refused(threading.Thread):
+        def start(self) -> None:
+            if started[0] >= allowed:
+                raise RuntimeError("can't start new thread")
+            started[0] += 1
+            super().start()
+
+    monkeypatch.setattr("fetchall._http.resolver.threading.Thread", Refused)
+
+
+async def test_lookups_wait_for_the_threads_there_are_when_no_more_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """64 threads wanted, the system starts 2: all 50 names still resolve, 2 at a time,
+    and no caller sees the refusal (it failed every later lookup of the run)."""
+    threads_allowed(monkeypatch, 2)
+    getaddrinfo = BlockingGetaddrinfo()
+    resolver = CachingResolver(ThreadedSource(64, getaddrinfo))
+    tasks = [asyncio.create_task(resolver.resolve(f"n{i}.bench.test", 80)) for i in range(50)]
+    await wait_until(lambda: getaddrinfo.inside == 2)
+    getaddrinfo.release.set()
+    answers = await asyncio.gather(*tasks)
+    await resolver.aclose()
+    assert answers == [("127.0.0.1",)] * 50
+    assert getaddrinfo.most_inside == 2
+
+
+async def test_with_no_thread_at_all_a_lookup_fails_saying_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not one thread starts: the lookup fails at once as a ResolveError that says so."""
+    threads_allowed(monkeypatch, 0)
+    resolver = CachingResolver(ThreadedSource(4, BlockingGetaddrinfo()))
+    with pytest.raises(ResolveError, match="would not start a thread"):
+        await asyncio.wait_for(resolver.resolve("n.bench.test", 80), 2)
+    await resolver.aclose()
+
+
 async def test_one_lookup_for_a_thousand_callers_of_one_name() -> None:
     """1,000 callers at once and 1,000 later ones (in another case): one lookup in all."""
     source = CountingSource()

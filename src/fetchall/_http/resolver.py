@@ -360,10 +360,25 @@ class ThreadedSource:
 
     def _staff(self) -> None:
         """Start threads while more jobs wait than idle threads, within the limit (the
-        lock held)."""
+        lock held). When the system refuses a thread (a process or memory limit: ``ulimit
+        -u`` in a container), the jobs wait for the threads there are; with none at all,
+        they fail."""
         while len(self._jobs) > self._idle and self._threads < self._limit():
-            self._threads += 1
-            threading.Thread(target=self._work, name="resolve", daemon=True).start()
+            try:
+                threading.Thread(target=self._work, name="resolve", daemon=True).start()
+            except RuntimeError:  # "can't start new thread"
+                if self._threads == 0:
+                    self._fail_waiting("the system would not start a thread to look it up")
+                return
+            self._threads += 1  # the new thread waits for the lock held here
+
+    def _fail_waiting(self, reason: str) -> None:
+        """Fail every job still waiting for a thread with ``reason`` (the lock held)."""
+        while self._jobs:
+            job = self._jobs.popleft()
+            error = ResolveError(job.name, reason)
+            with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
+                job.loop.call_soon_threadsafe(_settle, job.future, error)
 
     def _work(self) -> None:
         ready = self._ready
