@@ -157,6 +157,6 @@ def _count_file_lines(name: str) -> int:
     count = 0
     with open(name, "rb") as file:
         while chunk := file.read(CHUNK_BYTES):
-            count += sum(not is_skipped(raw.strip()) for raw in splitter.feed(text.feed(chunk)))
+            count += sum(not is_skipped(raw) for raw in splitter.feed(text.feed(chunk)))
     rest = [*splitter.feed(text.finish()), *splitter.finish()]
-    return count + sum(not is_skipped(raw.strip()) for raw in rest)
+    return count + sum(not is_skipped(raw) for raw in rest)
