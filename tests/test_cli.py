@@ -183,11 +183,22 @@ def test_quiet_hides_the_chatter_never_the_records(
     assert "cannot read" in failed.stderr
 
 
-def test_json_contradicting_format_is_a_usage_error(url_file) -> None:
-    """--json with --format csv exits 2."""
-    result = invoke("--json", "--format", "csv", str(url_file("x.test")))
+@pytest.mark.parametrize("fmt", ["csv", "text"])
+def test_json_contradicting_format_is_a_usage_error(url_file, fmt: str) -> None:
+    """--json with any --format but jsonl (or json) exits 2, naming both options."""
+    result = invoke("--json", "--format", fmt, str(url_file("x.test")))
     assert result.exit_code == 2
     assert result.stdout == ""
+    assert "--json" in result.stderr
+    assert f"--format {fmt}" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_json_agreeing_with_format_is_jsonl(server: TestServer, url_file, fmt: str) -> None:
+    """--json with --format jsonl (or its other name json) writes JSON lines."""
+    result = invoke("-q", "--json", "--format", fmt, str(url_file(server.url("/bytes/1"))))
+    assert result.exit_code == 0
+    assert jsonl(result.stdout)[0]["ok"] is True
 
 
 def test_several_sources_are_read_in_order_with_stdin(server: TestServer, url_file) -> None:

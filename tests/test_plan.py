@@ -68,6 +68,7 @@ def test_values_become_settings_output_and_selection() -> None:
     ("changes", "param", "words"),
     [
         ({"json": True, "output_format": OutputFormat.CSV}, "--json", "--format csv"),
+        ({"json": True, "output_format": OutputFormat.TEXT}, "--json", "--format text"),
         ({"max_size": "10X"}, "--max-size", "not a size"),
         ({"header": ["no colon"]}, "--header", "not a header"),
         ({"header": ["X Y: 1"]}, "--header", "not a header name"),

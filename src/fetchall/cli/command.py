@@ -85,8 +85,8 @@ Sources = Annotated[list[str] | None, typer.Argument(
 Concurrency = Annotated[int, typer.Option(
     "-c", "--concurrency", help="At most N requests in flight (1 or more).")]
 
-FormatOption = Annotated[FormatChoice, _output(
-    "--format", help="Record format on stdout (json is jsonl).")]
+FormatOption = Annotated[FormatChoice | None, _output(
+    "--format", help="Record format on stdout: text unless given (json is jsonl).")]
 Json = Annotated[bool, _output("--json", help="Short for --format jsonl.")]
 Quiet = Annotated[bool, _output(
     "-q", "--quiet",
@@ -193,7 +193,7 @@ Version = Annotated[bool, typer.Option(
 def command(
     sources: Sources = None,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
-    output_format: FormatOption = FormatChoice.TEXT,
+    output_format: FormatOption = None,
     json: Json = False,
     quiet: Quiet = False,
     no_color: NoColor = False,
@@ -239,7 +239,7 @@ def command(
     from fetchall.cli.run import run
 
     options = Options(
-        sources=sources, concurrency=concurrency, output_format=output_format.output_format,
+        sources=sources, concurrency=concurrency, output_format=None if output_format is None else output_format.output_format,
         json=json,
         quiet=quiet, no_color=no_color, progress=progress, timeout=timeout,
         connect_timeout=connect_timeout, speed_limit=speed_limit, speed_time=speed_time,

@@ -42,7 +42,8 @@ class Options:
 
     sources: list[str] | None
     concurrency: int
-    output_format: OutputFormat
+    output_format: OutputFormat | None
+    """None when ``--format`` is not given (text)."""
     json: bool
     quiet: bool
     no_color: bool
@@ -150,10 +151,13 @@ def _sources(options: Options, env: Environment) -> list[str]:
 
 
 def _output_format(options: Options) -> OutputFormat:
+    """The record format: ``--format``'s, text by default; ``--json`` with a ``--format``
+    other than jsonl (or json) is a contradiction, refused."""
+    chosen = options.output_format
     if not options.json:
-        return options.output_format
-    if options.output_format not in (OutputFormat.TEXT, OutputFormat.JSONL):
-        raise UsageError("--json", "cannot be combined with --format csv")
+        return OutputFormat.TEXT if chosen is None else chosen
+    if chosen not in (None, OutputFormat.JSONL):
+        raise UsageError("--json", f"cannot be combined with --format {chosen}")
     return OutputFormat.JSONL
 
 
