@@ -364,7 +364,17 @@ def test_the_summary_has_no_trailing_spaces_off_a_terminal(server: TestServer, u
 
 
 @pytest.mark.parametrize(
-    "source", ["https://example.com/", "http://x/?a=1&b=2", "example.com:8080/page"]
+    "source",
+    [
+        "https://example.com/",
+        "http://x/?a=1&b=2",
+        "example.com:8080/page",
+        "127.0.0.1:18765",
+        "127.0.0.1",
+        "example.com/x",
+        "www.example.com",
+        "[::1]:8080/x",
+    ],
 )
 def test_a_url_given_as_source_gets_a_hint(source: str, tmp_path: Path) -> None:
     """SOURCE is a list file; one that does not exist and looks like a URL gets a hint on
@@ -381,10 +391,13 @@ def test_a_url_given_as_source_gets_a_hint(source: str, tmp_path: Path) -> None:
     )
 
 
-def test_a_missing_list_file_gets_no_url_hint(tmp_path: Path) -> None:
-    """A missing SOURCE that does not look like a URL: the plain message."""
+@pytest.mark.parametrize("source", ["urls.txt", "lists/a.txt", "list.d/urls.txt", "a.b"])
+def test_a_missing_list_file_gets_no_url_hint(source: str, tmp_path: Path) -> None:
+    """A missing SOURCE that does not look like a URL (a file's name, a path under a
+    folder that exists): the plain message."""
+    (tmp_path / "list.d").mkdir()
     result = subprocess.run(
-        [FETCHALL, "urls.txt"], capture_output=True, cwd=tmp_path, timeout=60, check=False
+        [FETCHALL, source], capture_output=True, cwd=tmp_path, timeout=60, check=False
     )
     assert result.returncode == 2
-    assert result.stderr == b"fetchall: cannot read urls.txt: No such file or directory\n"
+    assert result.stderr == f"fetchall: cannot read {source}: No such file or directory\n".encode()
