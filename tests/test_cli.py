@@ -263,6 +263,7 @@ def test_help_lists_every_option() -> None:
     assert result.exit_code == 0
     flat = " ".join(result.stdout.replace("│", " ").split())
     assert "pip install 'fetchall[http2]'" in flat
+    assert "pipx inject fetchall 'httpx[http2]'" in flat
     assert "[default: fetchall/" in flat
     for option in [
         "--concurrency",

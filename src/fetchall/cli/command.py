@@ -151,7 +151,8 @@ MaxSize = Annotated[str | None, _request(
     "--max-size", metavar="SIZE",
     help="Fail bodies larger than SIZE (500K, 10M, 1G; powers of 1024) as too_large.")]
 Http2 = Annotated[bool, _request(
-    "--http2", help="Use HTTP/2 where the server offers it (pip install 'fetchall\\[http2]').")]
+    "--http2", help="Use HTTP/2 where the server offers it (needs the http2 extra: pip install "
+    "'fetchall\\[http2]', or pipx inject fetchall 'httpx\\[http2]').")]
 Insecure = Annotated[bool, _request(
     "-k", "--insecure", help="Do not verify TLS certificates.")]
 Cacert = Annotated[str | None, _request(
