@@ -71,3 +71,32 @@ def test_ctrl_c_leaves_the_notice_on_its_own_line_and_no_live_row(
     frames = [line for line in seen.lines if LIVE_FRAME.search(line) and line != NOTICE]
     assert not frames, seen.lines
     assert any(line.startswith("interrupted after") for line in seen.lines), seen.lines
+
+
+@pytest.mark.parametrize(
+    ("args", "environ"),
+    [
+        (("--bogus",), {"NO_COLOR": "1"}),
+        (("--no-color", "--bogus"), {}),
+        (("--no-color", "--json", "--format", "csv", "x.txt"), {}),
+        (("--help",), {"NO_COLOR": "1"}),
+    ],
+    ids=["NO_COLOR", "--no-color", "--no-color-plan-error", "NO_COLOR-help"],
+)
+def test_colour_off_makes_usage_errors_and_help_plain(
+    args: tuple[str, ...], environ: dict[str, str]
+) -> None:
+    """NO_COLOR and --no-color hold for typer's usage error panel and help too, drawn
+    before any option takes effect: no escape code on the terminal."""
+    seen = run_on_terminal(*args, environ=environ)
+    assert b"\x1b" not in seen.raw
+    if args != ("--help",):
+        assert seen.returncode == 2
+        assert "Usage: fetchall" in seen.text
+
+
+def test_usage_errors_are_coloured_on_a_terminal_by_default() -> None:
+    """Without NO_COLOR or --no-color, the usage error panel keeps rich's styles."""
+    seen = run_on_terminal("--bogus")
+    assert seen.returncode == 2
+    assert b"\x1b[" in seen.raw

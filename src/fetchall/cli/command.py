@@ -4,6 +4,9 @@ terminals and streams."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from functools import partial
 from typing import Annotated
@@ -262,5 +265,18 @@ def command(
 
 
 def main() -> None:
-    """The ``fetchall`` entry point."""
+    """The ``fetchall`` entry point. With colour turned off (NO_COLOR, ``--no-color``),
+    typer's usage errors and help are plain text too: they are drawn before any option
+    takes effect, so the command line is looked at first."""
+    if colour_off(sys.argv[1:], os.environ):
+        import typer.rich_utils
+
+        typer.rich_utils.COLOR_SYSTEM = None  # rich then writes no escape code at all
     app(prog_name="fetchall")
+
+
+def colour_off(args: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether the user turned colour off: NO_COLOR set and not empty (no-color.org), or
+    ``--no-color`` among the options (before any ``--``)."""
+    options = args[: args.index("--")] if "--" in args else args
+    return bool(environ.get("NO_COLOR")) or "--no-color" in options
