@@ -7,7 +7,6 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fetchall import Err, ErrorKind, Ok
-from fetchall._targets import refusal
 from fetchall._input.lines import (
     MAX_INPUT_LINE_BYTES,
     LineSplitter,
@@ -17,6 +16,7 @@ from fetchall._input.lines import (
     parse_line,
     url_from_text,
 )
+from fetchall._targets import refusal
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", b"\t\r", b"# a comment", b"   # indented comment"])

@@ -242,9 +242,9 @@ def command(
     from fetchall.cli.plan import Options, UsageError, make_plan
     from fetchall.cli.run import run
 
+    chosen_format = None if output_format is None else output_format.output_format
     options = Options(
-        sources=sources, concurrency=concurrency, output_format=None if output_format is None else output_format.output_format,
-        json=json,
+        sources=sources, concurrency=concurrency, output_format=chosen_format, json=json,
         quiet=quiet, no_color=no_color, progress=progress, timeout=timeout,
         connect_timeout=connect_timeout, speed_limit=speed_limit, speed_time=speed_time,
         retries=retries, max_retry_wait=max_retry_wait, max_host_errors=max_host_errors,
