@@ -180,3 +180,22 @@ def test_the_recount_after_a_stop_skips_the_lines_a_run_skips(
     counts = tally(result.stderr)
     assert counts["lines"] == 2, result.stderr
     assert adds_up(counts)
+
+
+def test_urls_are_whole_in_a_summary_off_a_terminal(
+    server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stderr a file or a CI log: the summary's URLs (the failure that stopped the run, the
+    slowest, the first failures) are given whole, however long; only a terminal's are
+    shortened to fit."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    failing = server.url("/status/404?" + "b" * 150)
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{server.url('/bytes/1?' + 'a' * 150)}\n{failing}\n")
+    result = invoke("-c", "1", "-r", "0", "--fail-fast", str(urls))
+    assert result.exit_code == 1
+    assert f"stopped after the failure of {urls}:2 (http_status): {failing}\n" in result.stderr
+    assert "…" not in result.stderr
+    slowest = result.stderr.split("slowest\n")[1].split("first failures\n")
+    assert failing in slowest[0]
+    assert re.search(rf"^ http_status +{re.escape(failing)}$", slowest[1], re.MULTILINE)
