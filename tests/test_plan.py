@@ -19,7 +19,7 @@ from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status, exit_s
 from fetchall.cli.writers import OutputFormat
 
 DEFAULTS = Options(
-    sources=["urls.txt"], concurrency=16, output_format=OutputFormat.TEXT, json=False,
+    sources=["urls.txt"], concurrency=16, output_format=None, json=False,
     quiet=False, no_color=False, progress=None, timeout=None, connect_timeout=10.0,
     speed_limit="1024", speed_time=30.0,
     retries=2, max_retry_wait=60.0, max_host_errors=10, fail_fast=False, per_host=0,
