@@ -44,15 +44,17 @@ def run_on_terminal(
     stdout_too: bool = True,
     timeout: float = 60,
     interrupt_after: Callable[[bytes], bool] | None = None,
+    environ: dict[str, str] | None = None,
 ) -> Seen:
     """Run ``fetchall args`` with stderr (and stdout, unless ``stdout_too`` is False) on one
     pseudo-terminal of the given size; stdin is /dev/null. With ``interrupt_after``, send
     SIGINT (as Ctrl-C does) once it says yes to the bytes written so far. Fails on expiry
-    of ``timeout``."""
+    of ``timeout``. ``environ`` adds to (or overrides) the environment, NO_COLOR removed."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(rows)}
     env.pop("NO_COLOR", None)
+    env.update(environ or {})
     with subprocess.Popen(
         [FETCHALL, *args],
         stdin=subprocess.DEVNULL,

@@ -156,3 +156,46 @@ def test_a_complete_run_has_no_lines_table(server: TestServer) -> None:
     stderr = invoke("-", stdin=server.url("/bytes/1") + "\n").stderr
     assert stderr.startswith("done: 1 URL in")
     assert tally(stderr) == {}
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [b"\xc2\xa0", b"\xe3\x80\x80#c", b"\xc2\x85", b"\x1c", b" \xe2\x80\x83 # note"],
+    ids=["nbsp", "ideographic-space-comment", "nel", "file-separator", "em-space-comment"],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_the_recount_after_a_stop_skips_the_lines_a_run_skips(
+    server: TestServer, tmp_path: Path, blank: bytes, encoding: str
+) -> None:
+    """After --fail-fast, the lines counted again from the file are those the reader
+    would give a record: Unicode whitespace is blank (and before ``#``, a comment) in
+    both, with a BOM and in UTF-16 too."""
+    text = "\n".join(["ftp://x", *[blank.decode()] * 3, server.url("/bytes/2")]) + "\n"
+    urls = tmp_path / "urls.txt"
+    urls.write_bytes(text.encode(encoding))
+    full = invoke("-r", "0", str(urls))
+    assert full.stderr.startswith("done: 2 URLs in"), full.stderr
+    result = invoke("-r", "0", "--fail-fast", str(urls))
+    assert result.exit_code == 1
+    counts = tally(result.stderr)
+    assert counts["lines"] == 2, result.stderr
+    assert adds_up(counts)
+
+
+def test_urls_are_whole_in_a_summary_off_a_terminal(
+    server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stderr a file or a CI log: the summary's URLs (the failure that stopped the run, the
+    slowest, the first failures) are given whole, however long; only a terminal's are
+    shortened to fit."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    failing = server.url("/status/404?" + "b" * 150)
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{server.url('/bytes/1?' + 'a' * 150)}\n{failing}\n")
+    result = invoke("-c", "1", "-r", "0", "--fail-fast", str(urls))
+    assert result.exit_code == 1
+    assert f"stopped after the failure of {urls}:2 (http_status): {failing}\n" in result.stderr
+    assert "…" not in result.stderr
+    slowest = result.stderr.split("slowest\n")[1].split("first failures\n")
+    assert failing in slowest[0]
+    assert re.search(rf"^ http_status +{re.escape(failing)}$", slowest[1], re.MULTILINE)

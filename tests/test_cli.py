@@ -183,11 +183,22 @@ def test_quiet_hides_the_chatter_never_the_records(
     assert "cannot read" in failed.stderr
 
 
-def test_json_contradicting_format_is_a_usage_error(url_file) -> None:
-    """--json with --format csv exits 2."""
-    result = invoke("--json", "--format", "csv", str(url_file("x.test")))
+@pytest.mark.parametrize("fmt", ["csv", "text"])
+def test_json_contradicting_format_is_a_usage_error(url_file, fmt: str) -> None:
+    """--json with any --format but jsonl (or json) exits 2, naming both options."""
+    result = invoke("--json", "--format", fmt, str(url_file("x.test")))
     assert result.exit_code == 2
     assert result.stdout == ""
+    assert "--json" in result.stderr
+    assert f"--format {fmt}" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_json_agreeing_with_format_is_jsonl(server: TestServer, url_file, fmt: str) -> None:
+    """--json with --format jsonl (or its other name json) writes JSON lines."""
+    result = invoke("-q", "--json", "--format", fmt, str(url_file(server.url("/bytes/1"))))
+    assert result.exit_code == 0
+    assert jsonl(result.stdout)[0]["ok"] is True
 
 
 def test_several_sources_are_read_in_order_with_stdin(server: TestServer, url_file) -> None:
@@ -252,6 +263,7 @@ def test_help_lists_every_option() -> None:
     assert result.exit_code == 0
     flat = " ".join(result.stdout.replace("│", " ").split())
     assert "pip install 'fetchall[http2]'" in flat
+    assert "pipx inject fetchall 'httpx[http2]'" in flat
     assert "[default: fetchall/" in flat
     for option in [
         "--concurrency",
@@ -353,7 +365,17 @@ def test_the_summary_has_no_trailing_spaces_off_a_terminal(server: TestServer, u
 
 
 @pytest.mark.parametrize(
-    "source", ["https://example.com/", "http://x/?a=1&b=2", "example.com:8080/page"]
+    "source",
+    [
+        "https://example.com/",
+        "http://x/?a=1&b=2",
+        "example.com:8080/page",
+        "127.0.0.1:18765",
+        "127.0.0.1",
+        "example.com/x",
+        "www.example.com",
+        "[::1]:8080/x",
+    ],
 )
 def test_a_url_given_as_source_gets_a_hint(source: str, tmp_path: Path) -> None:
     """SOURCE is a list file; one that does not exist and looks like a URL gets a hint on
@@ -370,10 +392,13 @@ def test_a_url_given_as_source_gets_a_hint(source: str, tmp_path: Path) -> None:
     )
 
 
-def test_a_missing_list_file_gets_no_url_hint(tmp_path: Path) -> None:
-    """A missing SOURCE that does not look like a URL: the plain message."""
+@pytest.mark.parametrize("source", ["urls.txt", "lists/a.txt", "list.d/urls.txt", "a.b"])
+def test_a_missing_list_file_gets_no_url_hint(source: str, tmp_path: Path) -> None:
+    """A missing SOURCE that does not look like a URL (a file's name, a path under a
+    folder that exists): the plain message."""
+    (tmp_path / "list.d").mkdir()
     result = subprocess.run(
-        [FETCHALL, "urls.txt"], capture_output=True, cwd=tmp_path, timeout=60, check=False
+        [FETCHALL, source], capture_output=True, cwd=tmp_path, timeout=60, check=False
     )
     assert result.returncode == 2
-    assert result.stderr == b"fetchall: cannot read urls.txt: No such file or directory\n"
+    assert result.stderr == f"fetchall: cannot read {source}: No such file or directory\n".encode()

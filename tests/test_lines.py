@@ -16,6 +16,7 @@ from fetchall._input.lines import (
     parse_line,
     url_from_text,
 )
+from fetchall._targets import refusal
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", b"\t\r", b"# a comment", b"   # indented comment"])
@@ -151,3 +152,25 @@ def test_the_quick_check_of_common_urls_agrees_with_the_full_one(pieces: list[st
         return
     url = text if _has_scheme(text) else f"https://{text}"
     assert url_from_text(text) == _checked_url(url)
+
+
+UNICODE_SPACES = [c for c in map(chr, range(0x110000)) if c.isspace() and ord(c) > 0x20]
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES, ids=[f"U+{ord(c):04X}" for c in UNICODE_SPACES])
+def test_every_unicode_whitespace_inside_a_url_makes_it_invalid(space: str) -> None:
+    """Whitespace inside a URL is refused whatever the character (``str.isspace``: U+0085,
+    U+00A0, U+2000-U+200A, U+2028, U+3000...), as ASCII space is, in a line and in a
+    redirect's target alike (``refusal``)."""
+    text = f"http://127.0.0.1:9/c{space}http://127.0.0.1:9/d"
+    line = parse_line(text.encode(), "f:1")
+    assert line is not None
+    assert isinstance(line.url, Err)
+    assert line.url.error.kind is ErrorKind.INVALID_URL
+    assert "whitespace or control" in line.url.error.message
+    assert refusal(text) == "URL contains whitespace or control characters"
+
+
+def test_c1_controls_inside_a_url_make_it_invalid() -> None:
+    """A C1 control character (U+0080-U+009F) inside a URL is refused like a C0 one."""
+    assert refusal("http://127.0.0.1:9/a\x9bb") == "URL contains whitespace or control characters"

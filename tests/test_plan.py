@@ -19,7 +19,7 @@ from fetchall.cli.status import Ending, ExitStatus, Failure, exit_status, exit_s
 from fetchall.cli.writers import OutputFormat
 
 DEFAULTS = Options(
-    sources=["urls.txt"], concurrency=16, output_format=OutputFormat.TEXT, json=False,
+    sources=["urls.txt"], concurrency=16, output_format=None, json=False,
     quiet=False, no_color=False, progress=None, timeout=None, connect_timeout=10.0,
     speed_limit="1024", speed_time=30.0,
     retries=2, max_retry_wait=60.0, max_host_errors=10, fail_fast=False, per_host=0,
@@ -68,6 +68,7 @@ def test_values_become_settings_output_and_selection() -> None:
     ("changes", "param", "words"),
     [
         ({"json": True, "output_format": OutputFormat.CSV}, "--json", "--format csv"),
+        ({"json": True, "output_format": OutputFormat.TEXT}, "--json", "--format text"),
         ({"max_size": "10X"}, "--max-size", "not a size"),
         ({"header": ["no colon"]}, "--header", "not a header"),
         ({"header": ["X Y: 1"]}, "--header", "not a header name"),
@@ -77,7 +78,7 @@ def test_values_become_settings_output_and_selection() -> None:
         ({"method": ""}, "--method", "not an HTTP method"),
         ({"user_agent": "a\nb"}, "--user-agent", "line break or NUL"),
         ({"proxy": "http://"}, "--proxy", "names no host"),
-        ({"proxy": "http://p:99999"}, "--proxy", "Port out of range"),
+        ({"proxy": "http://p:99999"}, "--proxy", "the port is not a number in 1-65535"),
         ({"shard": "4/4"}, "--shard", "0 <= K < N"),
         ({"transport": "h3"}, "--transport", "fast or httpx"),
         ({"skip_existing": True}, "--skip-existing", "-o/--output-dir"),

@@ -49,7 +49,10 @@ def test_socks_without_the_extra_is_a_usage_error(
     )
     result = invoke("--proxy", "socks5://127.0.0.1:1080", "-", stdin=server.url("/bytes/1"))
     assert result.exit_code == 2
-    assert "pip install 'fetchall[socks]'" in " ".join(result.stderr.replace("│", " ").split())
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert "pip install 'fetchall[socks]'" in said
+    assert "pipx inject fetchall 'httpx[socks]'" in said  # pipx and uv installs too
+    assert "uv tool install --with 'httpx[socks]'" in said
     assert result.stdout == ""
 
 

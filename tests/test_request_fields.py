@@ -35,3 +35,44 @@ def test_a_request_field_that_would_inject_is_a_usage_error(
     assert "Traceback" not in done.stderr.decode()
     assert done.stdout == b""
     assert fresh_server.requests["/bytes/1"] == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-H", "Content-Length: 99"],
+        ["-H", "content-length: 0"],
+        ["-d", "a=1", "-H", "Content-Length: 3"],
+        ["-H", "Transfer-Encoding: chunked"],
+    ],
+)
+def test_a_framing_field_given_by_hand_is_a_usage_error(
+    fresh_server: TestServer, args: list[str]
+) -> None:
+    """-H Content-Length or Transfer-Encoding: fetchall frames the body itself (a length
+    that is not the body's made the server wait until the speed limit cut the request);
+    exit 2 saying so, at once, and nothing is sent."""
+    url = fresh_server.url("/bytes/1")
+    done = run_fetchall(*args, "-", stdin=url.encode(), timeout=10)
+    said = " ".join(done.stderr.decode().replace("│", " ").split())
+    assert done.returncode == 2
+    assert "--header" in said
+    assert "is set by fetchall from the body" in said
+    assert done.stdout == b""
+    assert fresh_server.requests["/bytes/1"] == 0
+
+
+def test_a_host_field_may_be_given(fresh_server: TestServer) -> None:
+    """-H Host is sent as given (a virtual host at an address), as curl does."""
+    url = fresh_server.url("/bytes/1")
+    done = run_fetchall("-q", "-H", "Host: example.test", "-", stdin=url.encode(), timeout=30)
+    assert done.returncode == 0
+    assert fresh_server.last_request["/bytes/1"][1]["Host"] == "example.test"
+
+
+def test_settings_refuse_a_framing_field() -> None:
+    """The library's Settings refuse them too (the same check as -H)."""
+    from fetchall import Settings
+
+    with pytest.raises(ValueError, match="Transfer-Encoding is set by fetchall"):
+        Settings(headers=(("Transfer-Encoding", "chunked"),))

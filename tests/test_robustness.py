@@ -316,7 +316,10 @@ def test_http2_without_its_extra_says_how_to_install_it(monkeypatch: pytest.Monk
     )
     result = invoke("--http2", "-", stdin="x.test\n")
     assert result.exit_code == 2
-    assert "pip install 'fetchall[http2]'" in " ".join(result.stderr.replace("│", " ").split())
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert "pip install 'fetchall[http2]'" in said
+    assert "pipx inject fetchall 'httpx[http2]'" in said  # pipx and uv installs too
+    assert "uv tool install --with 'httpx[http2]'" in said
 
 
 # --- politeness ---

@@ -486,3 +486,19 @@ def test_the_last_failure_in_a_shared_new_folder_removes_it(tmp_path: Path) -> N
     assert "site.test/x/a" not in listing(tmp_path / "out")
     second.discard()
     assert listing(tmp_path / "out") == set()
+
+
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+def test_sha256_is_null_for_a_response_without_content(server: TestServer, transport: str) -> None:
+    """--sha256 of a response that has no content by its nature (RFC 9110 §6.4.1: to HEAD,
+    204, 304) is null, not the hash of nothing; an empty 200 body has its hash."""
+    empty = hashlib.sha256(b"").hexdigest()
+    args = ("--json", "--sha256", "--transport", transport, "-c", "1")
+    head = jsonl(invoke(*args, "-X", "HEAD", "-", stdin=server.url("/bytes/5") + "\n").stdout)
+    assert (head[0]["ok"], head[0]["status"], head[0]["sha256"]) == (True, 200, None)
+    stdin = "".join(server.url(path) + "\n" for path in ("/status/204", "/status/304", "/bytes/0"))
+    results = jsonl(invoke(*args, "-", stdin=stdin).stdout)
+    records = {r["url"].rsplit("/", 2)[-1]: r for r in results}
+    assert records["204"]["sha256"] is None
+    assert records["304"]["sha256"] is None
+    assert (records["0"]["ok"], records["0"]["sha256"]) == (True, empty)

@@ -71,3 +71,57 @@ def test_ctrl_c_leaves_the_notice_on_its_own_line_and_no_live_row(
     frames = [line for line in seen.lines if LIVE_FRAME.search(line) and line != NOTICE]
     assert not frames, seen.lines
     assert any(line.startswith("interrupted after") for line in seen.lines), seen.lines
+
+
+@pytest.mark.parametrize(
+    ("args", "environ"),
+    [
+        (("--bogus",), {"NO_COLOR": "1"}),
+        (("--no-color", "--bogus"), {}),
+        (("--no-color", "--json", "--format", "csv", "x.txt"), {}),
+        (("--help",), {"NO_COLOR": "1"}),
+    ],
+    ids=["NO_COLOR", "--no-color", "--no-color-plan-error", "NO_COLOR-help"],
+)
+def test_colour_off_makes_usage_errors_and_help_plain(
+    args: tuple[str, ...], environ: dict[str, str]
+) -> None:
+    """NO_COLOR and --no-color hold for typer's usage error panel and help too, drawn
+    before any option takes effect: no escape code on the terminal."""
+    seen = run_on_terminal(*args, environ=environ)
+    assert b"\x1b" not in seen.raw
+    if args != ("--help",):
+        assert seen.returncode == 2
+        assert "Usage: fetchall" in seen.text
+
+
+def test_usage_errors_are_coloured_on_a_terminal_by_default() -> None:
+    """Without NO_COLOR or --no-color, the usage error panel keeps rich's styles."""
+    seen = run_on_terminal("--bogus")
+    assert seen.returncode == 2
+    assert b"\x1b[" in seen.raw
+
+
+@pytest.mark.parametrize("columns", [80, 40, 30])
+@pytest.mark.parametrize("extra", [(), ("--shard", "0/1", "--unique")], ids=["plain", "lines"])
+def test_the_summary_shows_its_counts_whole_at_any_width(
+    server: TestServer, tmp_path: Path, columns: int, extra: tuple[str, ...]
+) -> None:
+    """On a narrow terminal the distribution's counts and shares are never cut: its bar
+    shrinks, then goes; the lines table keeps its counts too."""
+    path = tmp_path / "urls.txt"
+    urls = [server.url(f"/bytes/{i}") for i in range(1, 31)] + [server.url("/status/404")]
+    path.write_text("".join(f"{url}\n" for url in [*urls, urls[0]]))
+    seen = run_on_terminal("-r", "0", *extra, str(path), columns=columns, rows=60, stdout_too=False)
+    lines = [line.rstrip() for line in seen.lines]
+    assert all(len(line) <= columns for line in lines)
+    expected = {"status 2xx": ("31", "96.9%"), "status 4xx": ("1", "3.1%")}
+    if extra:
+        expected = {"status 2xx": ("30", "96.8%"), "status 4xx": ("1", "3.2%")}
+        assert any(re.fullmatch(r" +lines +32", line) for line in lines), lines
+        assert any(re.fullmatch(r" +duplicates +1 +--unique", line) for line in lines), lines
+    for label, (count, share) in expected.items():
+        row = rf" {label} +{count} +{re.escape(share)}(?: +[█▏▎▍▌▋▊▉]+)?"
+        assert any(re.fullmatch(row, line) for line in lines), (label, lines)
+    bars = [line for line in lines if line.startswith(" status 2xx")]
+    assert ("█" in bars[0]) is (columns >= 40)

@@ -53,6 +53,24 @@ def checked_field(name: str, value: str) -> tuple[str, str]:
     return name, value
 
 
+_FRAMING_FIELDS = frozenset({"content-length", "transfer-encoding"})
+"""The fields that say where a request's body ends (RFC 9112 §6): fetchall sets them."""
+
+
+def checked_header(name: str, value: str) -> tuple[str, str]:
+    """``checked_field``, and ValueError for a framing field (Content-Length,
+    Transfer-Encoding): fetchall frames the body itself, and a length given by hand that
+    is not the body's makes the server wait for bytes that never come (curl sends it as
+    given, and hangs). Host may be given: a virtual host of an address."""
+    checked_field(name, value)
+    if name.lower() in _FRAMING_FIELDS:
+        raise ValueError(
+            f"{name} is set by fetchall from the body (none, or -d/--data-binary's): "
+            "it cannot be given as a header"
+        )
+    return name, value
+
+
 def checked_proxy(url: str) -> str:
     """The proxy URL ``url`` names: without ``://``, ``http://`` is put in front (as curl
     and httpx's proxy variables do); ValueError when it has no host, a port that is not
@@ -181,7 +199,7 @@ class Settings:
         headers = self.headers
         fields = headers.items() if isinstance(headers, Mapping) else headers  # a dict works too
         for name, value in fields:
-            checked_field(name, value)
+            checked_header(name, value)
         if self.user_agent is not None:
             checked_field("User-Agent", self.user_agent)
         if self.proxy is not None:

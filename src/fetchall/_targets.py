@@ -12,7 +12,8 @@ A URL is requested only when all of these hold (``refusal`` says which one fails
   starts with ``xn--`` is a valid IDNA 2008 A-label (RFC 5891 §5.4) — checked with the
   ``idna`` package, as httpx encodes and decodes hosts with it (httpx raises from
   ``URL.host`` for ``xn--n3h.example``, U+2603 being disallowed);
-- it has no whitespace or control character;
+- it has no whitespace (any character ``str.isspace`` calls one: U+00A0, U+0085,
+  U+2028, U+3000 too) nor control character (C0, DEL, C1);
 - its host is an IP literal or a valid name (RFC 3986 §3.2.2 reg-name, as DNS takes it:
   RFC 1035 §2.3.4, RFC 1123 §2.1): in its ASCII (IDNA) form, labels of letters, digits,
   ``-`` and ``_`` (underscores are in real DNS names: ``_dmarc``, ``my_host.example``,
@@ -32,7 +33,11 @@ import idna
 SCHEMES = ("http", "https")
 """The schemes fetchall requests."""
 MAX_PORT = 65535
-_WHITESPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_WHITESPACE_OR_CONTROL = re.compile(
+    "[\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+"""C0 and C1 controls, DEL, and every character ``str.isspace`` calls whitespace (a test
+checks the list against all of Unicode)."""
 _LABEL = re.compile(r"[a-z0-9_-]{1,63}", re.IGNORECASE)
 """One label of a host name in its ASCII form."""
 _BAD_LABEL = "a label that is not 1-63 letters, digits, '-' or '_'"

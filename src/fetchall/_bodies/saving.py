@@ -349,9 +349,11 @@ class BodyWriter:
         except OSError as exc:
             raise BodyWriteError(_describe(exc)) from exc
 
-    def finish(self) -> None:
-        """The body is complete: move it into place, and set ``path`` and ``sha256``."""
-        if self._hash is not None:
+    def finish(self, *, content: bool = True) -> None:
+        """The body is complete: move it into place, and set ``path`` and ``sha256``
+        (which stays None when the response has no content by its nature, ``content``
+        False: the hash of nothing would look like the hash of a body)."""
+        if self._hash is not None and content:
             self.sha256 = self._hash.hexdigest()
         if self._saver is None:
             return

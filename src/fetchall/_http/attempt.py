@@ -52,8 +52,9 @@ class BodySink(Protocol):
     def write(self, chunk: bytes) -> None:
         """Take the next chunk; raises ``BodyWriteError`` when it cannot be kept."""
 
-    def finish(self) -> None:
-        """The body arrived whole: keep it; raises ``BodyWriteError`` when it cannot."""
+    def finish(self, *, content: bool = True) -> None:
+        """The body arrived whole: keep it; raises ``BodyWriteError`` when it cannot.
+        ``content`` is False when the response has none by its nature (``no_content``)."""
 
 
 @dataclass(slots=True)
@@ -215,8 +216,18 @@ async def _receive(
         if settings.max_size is not None and partial.received > settings.max_size:
             raise _TooLarge(f"body exceeds --max-size of {settings.max_size} bytes")
     if sink is not None:
-        sink.finish()
+        sink.finish(content=not no_content(response.request.method, response.status_code))
     return response.reason_phrase
+
+
+_NO_CONTENT_STATUSES = frozenset({204, 304})
+
+
+def no_content(method: str, status: int) -> bool:
+    """Whether a response has no content whatever its fields say (RFC 9110 §6.4.1): one to
+    HEAD, a 1xx, 204 (No Content) or 304 (Not Modified). Its empty body is no body: it has
+    no SHA-256."""
+    return method == "HEAD" or status < 200 or status in _NO_CONTENT_STATUSES
 
 
 class _Unlimited:

@@ -29,9 +29,9 @@ _SCHEME_WITHOUT_SLASHES = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*):(?!\d+(?:[/
 def parse_line(raw: bytes, source: str, encoding: str = "UTF-8") -> Line | None:
     """Parse one raw line (UTF-8 bytes, from a source in ``encoding``, which the message
     of an undecodable line names); ``None`` for a blank or ``#`` comment line."""
-    stripped = raw.strip()
-    if is_skipped(stripped):
+    if is_skipped(raw):
         return None
+    stripped = raw.strip()
     if len(raw) > MAX_INPUT_LINE_BYTES:
         text = raw[:200].decode("utf-8", "backslashreplace").strip() + "…"
         return _invalid(text, source, f"line is longer than {MAX_INPUT_LINE_BYTES} bytes")
@@ -40,8 +40,6 @@ def parse_line(raw: bytes, source: str, encoding: str = "UTF-8") -> Line | None:
     except UnicodeDecodeError:
         text = stripped.decode("utf-8", "backslashreplace")
         return _invalid(text, source, f"line is not valid {encoding}")
-    if not text or text.startswith("#"):
-        return None
     return Line(text, source, url_from_text(text), https_assumed=not _has_scheme(text))
 
 
@@ -49,9 +47,25 @@ def _has_scheme(text: str) -> bool:
     return _SCHEME.match(text) is not None
 
 
-def is_skipped(stripped: bytes) -> bool:
-    """Whether a stripped raw line is blank or a ``#`` comment: a line with no record."""
-    return not stripped or stripped.startswith(b"#")
+def is_skipped(raw: bytes) -> bool:
+    """Whether a raw line (UTF-8 bytes) is blank or a ``#`` comment: a line with no record.
+
+    The one rule, used by ``parse_line`` and by ``sources.count_lines`` alike: blank is
+    every Unicode whitespace (``str.isspace``: U+00A0, U+0085, U+3000 too), stripped from
+    both ends before looking for ``#``. An overlong or undecodable line is not skipped:
+    it gets its ``invalid_url`` record."""
+    stripped = raw.strip()
+    if not stripped or stripped.startswith(b"#"):
+        return True
+    if len(raw) > MAX_INPUT_LINE_BYTES:
+        return False
+    if stripped.isascii() and stripped[0] > 0x1F and stripped[-1] > 0x1F:
+        return False  # nothing str.strip() would strip more (it strips \x1c-\x1f too)
+    try:
+        text = stripped.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return False
+    return not text or text.startswith("#")
 
 
 def url_from_text(text: str) -> Result[str, FetchError]:

@@ -20,6 +20,16 @@ from fetchall._model import Line
 STDIN = "-"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 """RFC 3986's ``scheme ":"`` at the start of a name (two letters at least: not a drive)."""
+_SCHEMELESS = re.compile(
+    r"(?P<host>[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?"
+    r"|(?:www\.)[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
+    r"|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?(?=[/?#]))"
+    r"(?:[/?#].*)?",
+    re.DOTALL,
+)
+"""A scheme-less URL: an IPv4 or bracketed IPv6 address, a ``www.`` name, or a dotted name
+followed by a path (``example.com/x``; never a bare ``name.ext``, which is a file's
+shape), each with an optional port."""
 CHUNK_BYTES = 64 * 1024
 
 
@@ -57,9 +67,15 @@ def open_sources(names: Sequence[str], stdin: BinaryIO | None) -> list[Source]:
 
 
 def _looks_like_a_url(name: str) -> bool:
-    """Whether a SOURCE name looks like a URL given where a list file was meant: it holds
-    ``://`` or starts with a scheme and a colon (RFC 3986's ``scheme ":"``)."""
-    return "://" in name or _SCHEME.match(name) is not None
+    """Whether a missing SOURCE name looks like a URL given where a list file was meant: it
+    holds ``://``, starts with a scheme and a colon (RFC 3986's ``scheme ":"``, which
+    ``example.com:8080`` is too), or is a scheme-less ``host[:port][/path]`` (see
+    ``_SCHEMELESS``) whose first segment is no folder here. Conservative: ``urls.txt`` or
+    ``lists/a.txt`` get no hint."""
+    if "://" in name or _SCHEME.match(name) is not None:
+        return True
+    match = _SCHEMELESS.fullmatch(name)
+    return match is not None and not os.path.isdir(match["host"])
 
 
 def close_sources(sources: Sequence[Source]) -> None:
@@ -157,6 +173,6 @@ def _count_file_lines(name: str) -> int:
     count = 0
     with open(name, "rb") as file:
         while chunk := file.read(CHUNK_BYTES):
-            count += sum(not is_skipped(raw.strip()) for raw in splitter.feed(text.feed(chunk)))
+            count += sum(not is_skipped(raw) for raw in splitter.feed(text.feed(chunk)))
     rest = [*splitter.feed(text.finish()), *splitter.finish()]
-    return count + sum(not is_skipped(raw.strip()) for raw in rest)
+    return count + sum(not is_skipped(raw) for raw in rest)

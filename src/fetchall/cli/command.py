@@ -4,6 +4,9 @@ terminals and streams."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from functools import partial
 from typing import Annotated
@@ -85,8 +88,8 @@ Sources = Annotated[list[str] | None, typer.Argument(
 Concurrency = Annotated[int, typer.Option(
     "-c", "--concurrency", help="At most N requests in flight (1 or more).")]
 
-FormatOption = Annotated[FormatChoice, _output(
-    "--format", help="Record format on stdout (json is jsonl).")]
+FormatOption = Annotated[FormatChoice | None, _output(
+    "--format", help="Record format on stdout: text unless given (json is jsonl).")]
 Json = Annotated[bool, _output("--json", help="Short for --format jsonl.")]
 Quiet = Annotated[bool, _output(
     "-q", "--quiet",
@@ -151,7 +154,8 @@ MaxSize = Annotated[str | None, _request(
     "--max-size", metavar="SIZE",
     help="Fail bodies larger than SIZE (500K, 10M, 1G; powers of 1024) as too_large.")]
 Http2 = Annotated[bool, _request(
-    "--http2", help="Use HTTP/2 where the server offers it (pip install 'fetchall\\[http2]').")]
+    "--http2", help="Use HTTP/2 where the server offers it (needs the http2 extra: pip install "
+    "'fetchall\\[http2]', or pipx inject fetchall 'httpx\\[http2]').")]
 Insecure = Annotated[bool, _request(
     "-k", "--insecure", help="Do not verify TLS certificates.")]
 Cacert = Annotated[str | None, _request(
@@ -193,7 +197,7 @@ Version = Annotated[bool, typer.Option(
 def command(
     sources: Sources = None,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
-    output_format: FormatOption = FormatChoice.TEXT,
+    output_format: FormatOption = None,
     json: Json = False,
     quiet: Quiet = False,
     no_color: NoColor = False,
@@ -238,9 +242,9 @@ def command(
     from fetchall.cli.plan import Options, UsageError, make_plan
     from fetchall.cli.run import run
 
+    chosen_format = None if output_format is None else output_format.output_format
     options = Options(
-        sources=sources, concurrency=concurrency, output_format=output_format.output_format,
-        json=json,
+        sources=sources, concurrency=concurrency, output_format=chosen_format, json=json,
         quiet=quiet, no_color=no_color, progress=progress, timeout=timeout,
         connect_timeout=connect_timeout, speed_limit=speed_limit, speed_time=speed_time,
         retries=retries, max_retry_wait=max_retry_wait, max_host_errors=max_host_errors,
@@ -261,5 +265,18 @@ def command(
 
 
 def main() -> None:
-    """The ``fetchall`` entry point."""
+    """The ``fetchall`` entry point. With colour turned off (NO_COLOR, ``--no-color``),
+    typer's usage errors and help are plain text too: they are drawn before any option
+    takes effect, so the command line is looked at first."""
+    if colour_off(sys.argv[1:], os.environ):
+        import typer.rich_utils
+
+        typer.rich_utils.COLOR_SYSTEM = None  # rich then writes no escape code at all
     app(prog_name="fetchall")
+
+
+def colour_off(args: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether the user turned colour off: NO_COLOR set and not empty (no-color.org), or
+    ``--no-color`` among the options (before any ``--``)."""
+    options = args[: args.index("--")] if "--" in args else args
+    return bool(environ.get("NO_COLOR")) or "--no-color" in options

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 
-from fetchall._settings import checked_field
+from fetchall._settings import checked_header
 
 _SIZE = re.compile(r"(\d+)\s*([KMG]?)(?:I?B)?", re.IGNORECASE)
 _POWERS = {"": 0, "K": 1, "M": 2, "G": 3}
@@ -31,7 +31,7 @@ def parse_header(text: str) -> tuple[str, str]:
     name = name.strip()
     if not colon or not name:
         raise ValueError(f"{text!r} is not a header of the form 'Name: value'")
-    checked_field(name, value)  # before stripping: a trailing CR or LF is refused too
+    checked_header(name, value)  # before stripping: a trailing CR or LF is refused too
     return name, value.strip()
 
 

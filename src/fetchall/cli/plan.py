@@ -42,7 +42,8 @@ class Options:
 
     sources: list[str] | None
     concurrency: int
-    output_format: OutputFormat
+    output_format: OutputFormat | None
+    """None when ``--format`` is not given (text)."""
     json: bool
     quiet: bool
     no_color: bool
@@ -150,19 +151,31 @@ def _sources(options: Options, env: Environment) -> list[str]:
 
 
 def _output_format(options: Options) -> OutputFormat:
+    """The record format: ``--format``'s, text by default; ``--json`` with a ``--format``
+    other than jsonl (or json) is a contradiction, refused."""
+    chosen = options.output_format
     if not options.json:
-        return options.output_format
-    if options.output_format not in (OutputFormat.TEXT, OutputFormat.JSONL):
-        raise UsageError("--json", "cannot be combined with --format csv")
+        return OutputFormat.TEXT if chosen is None else chosen
+    if chosen not in (None, OutputFormat.JSONL):
+        raise UsageError("--json", f"cannot be combined with --format {chosen}")
     return OutputFormat.JSONL
+
+
+def install_extra(extra: str) -> str:
+    """How to add fetchall's ``extra`` (http2, socks: httpx's extra of the same name) to the
+    environment fetchall runs in, for each way README installs it: pip, pipx, uv."""
+    return (
+        f"pip install 'fetchall[{extra}]'; with pipx: pipx inject fetchall 'httpx[{extra}]'; "
+        f"with uv: uv tool install --with 'httpx[{extra}]' . (in the clone)"
+    )
 
 
 def _settings(options: Options) -> Settings:
     if options.http2 and importlib.util.find_spec("h2") is None:
-        raise UsageError("--http2", "needs the http2 extra: pip install 'fetchall[http2]'")
+        raise UsageError("--http2", f"needs the http2 extra: {install_extra('http2')}")
     if _is_socks(options.proxy) and importlib.util.find_spec("socksio") is None:
         raise UsageError(
-            "--proxy", "a SOCKS proxy needs the socks extra: pip install 'fetchall[socks]'"
+            "--proxy", f"a SOCKS proxy needs the socks extra: {install_extra('socks')}"
         )
     if options.transport not in ("fast", "httpx"):
         raise UsageError("--transport", "must be fast or httpx")

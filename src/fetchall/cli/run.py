@@ -360,6 +360,9 @@ def _display(
     return live_display(stderr_console(output, env), progress, screen, env.route, ready=ready)
 
 
+_UNWRAPPED = 100_000
+"""The width the summary is laid out in off a terminal: wider than any line it has (a URL
+is at most 64 KiB, an input line's limit)."""
 _TRAILING_SPACES = re.compile(r"[ ]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 """Spaces at a line's end (before any closing escape codes, with ``--progress``)."""
 
@@ -375,10 +378,14 @@ def _print_summary(
     from fetchall.cli.summary import render_summary
 
     console = stderr_console(output, env)
-    summary = render_summary(stats, wall, lines=lines, unwritten=unwritten, width=console.width)
     if env.stderr_isatty:
-        console.print(summary)
+        console.print(
+            render_summary(stats, wall, lines=lines, unwritten=unwritten, width=console.width)
+        )
         return
+    # a file or a CI log: URLs whole, and no line cut or folded at a terminal's width
+    summary = render_summary(stats, wall, lines=lines, unwritten=unwritten, width=None)
+    console.width = _UNWRAPPED
     with console.capture() as captured:  # rich pads table rows to the width
         console.print(summary)
     env.stderr.write(_TRAILING_SPACES.sub(r"\1", captured.get()))

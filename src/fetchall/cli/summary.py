@@ -16,14 +16,24 @@ from fetchall.cli.stats import Accounting, Failure, RunStats
 from fetchall.cli.units import human_bytes, human_latency, shorten
 
 BAR_WIDTH = 20
+MIN_BAR_WIDTH = 5
+"""A narrower bar says too little: it is dropped instead."""
+_CELL_PADDING = 3
+"""A one-space pad each side of the label, count and share cells (``padding=(0, 1)``)."""
 _PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 _PHASE_PERCENTILES = _PERCENTILES[:2]
 
 
 def render_summary(
-    stats: RunStats, wall_seconds: float, *, lines: Accounting, unwritten: int = 0, width: int
+    stats: RunStats,
+    wall_seconds: float,
+    *,
+    lines: Accounting,
+    unwritten: int = 0,
+    width: int | None,
 ) -> RenderableType:
-    """The whole summary, fitted to ``width`` columns; ``unwritten`` is how many finished
+    """The whole summary, fitted to ``width`` columns (a terminal's), or with URLs in full
+    when ``width`` is None (a file, a CI log); ``unwritten`` is how many finished
     URLs have no record on stdout."""
     parts: list[RenderableType] = [_title(stats, wall_seconds, lines.stop)]
     if unwritten:
@@ -35,7 +45,7 @@ def render_summary(
         parts.append(_not_tried(stats))
     if lines.stop or stats.skipped or lines.counts.dropped:
         parts.append(_lines(stats, lines))
-    parts += [_distribution(stats), _totals(stats, wall_seconds)]
+    parts += [_distribution(stats, width), _totals(stats, wall_seconds)]
     if stats.slowest:
         parts.append(_slowest(stats, width))
     if stats.first_failures:
@@ -66,10 +76,10 @@ def _title(stats: RunStats, wall_seconds: float, stop: str | None) -> Text:
     return title
 
 
-def _stopped_after(failure: Failure, width: int) -> Text:
+def _stopped_after(failure: Failure, width: int | None) -> Text:
     """Which line's failure stopped the run."""
     head = f"stopped after the failure of {printable(failure.source)} ({failure.kind}): "
-    return Text.assemble(head, _url(failure.url, max(10, width - len(head))))
+    return Text.assemble(head, _url(failure.url, _less(width, len(head))))
 
 
 def _not_tried(stats: RunStats) -> Text:
@@ -109,22 +119,37 @@ def _lines(stats: RunStats, lines: Accounting) -> Table:
     return table
 
 
-def _distribution(stats: RunStats) -> Table:
-    """Counts by status class and by error kind, each with a bar of its share."""
-    table = Table(box=None, padding=(0, 1), show_header=False)
-    table.add_column(no_wrap=True)
-    table.add_column(justify="right", no_wrap=True)
-    table.add_column(justify="right", no_wrap=True)
-    table.add_column(width=BAR_WIDTH, no_wrap=True)
+def _distribution(stats: RunStats, width: int | None) -> Table:
+    """Counts by status class and by error kind, each with a bar of its share, fitted to
+    ``width`` columns (None: no limit): the counts and shares are always shown whole; the
+    bar shrinks, then goes, before a label is shortened."""
     total = max(stats.done, 1)
     rows = [
         (f"status {label}", count, _status_style(label))
         for label, count in sorted(stats.status_classes.items())
     ]
     rows += [(kind, count, "red") for kind, count in stats.failed_by_kind.most_common()]
-    for label, count, style in rows:
-        bar = Bar(size=total, begin=0, end=count, width=BAR_WIDTH, color=style or "default")
-        table.add_row(label, f"{count:,}", f"{count / total:.1%}", bar)
+    cells = [
+        (label, f"{count:,}", f"{count / total:.1%}", count, style) for label, count, style in rows
+    ]
+    label_width = max((len(cell[0]) for cell in cells), default=0)
+    numbers = max((len(cell[1]) for cell in cells), default=0)
+    numbers += max((len(cell[2]) for cell in cells), default=0)
+    room = None if width is None else width - numbers - 2 * _CELL_PADDING
+    bar_width = BAR_WIDTH if room is None else min(BAR_WIDTH, room - label_width - 2)
+    table = Table(box=None, padding=(0, 1), show_header=False)
+    table.add_column(no_wrap=True, max_width=None if room is None else max(1, room))
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    if bar_width >= MIN_BAR_WIDTH:
+        table.add_column(width=bar_width, no_wrap=True)
+    for label, count_text, share, count, style in cells:
+        cells_of_row: list[RenderableType] = [label, count_text, share]
+        if bar_width >= MIN_BAR_WIDTH:
+            cells_of_row.append(
+                Bar(size=total, begin=0, end=count, width=bar_width, color=style or "default")
+            )
+        table.add_row(*cells_of_row)
     return table
 
 
@@ -162,26 +187,34 @@ def _totals(stats: RunStats, wall_seconds: float) -> Table:
     return table
 
 
-def _slowest(stats: RunStats, width: int) -> Table:
+def _slowest(stats: RunStats, width: int | None) -> Table:
     table = Table(box=None, padding=(0, 1), title="slowest", title_justify="left")
     table.add_column("seconds", justify="right", no_wrap=True)
     table.add_column("URL", no_wrap=True)
     for elapsed, url in sorted(stats.slowest, reverse=True):
-        table.add_row(f"{elapsed:.3f}", Text(_url(url, max(10, width - 12))))
+        table.add_row(f"{elapsed:.3f}", Text(_url(url, _less(width, 12))))
     return table
 
 
-def _failures(stats: RunStats, width: int) -> Table:
+def _failures(stats: RunStats, width: int | None) -> Table:
     table = Table(box=None, padding=(0, 1), title="first failures", title_justify="left")
     table.add_column("kind", no_wrap=True, style="red")
     table.add_column("URL and error", overflow="fold")
     for failure in stats.first_failures:
-        url = _url(failure.url, max(10, width - 22))
+        url = _url(failure.url, _less(width, 22))
         table.add_row(failure.kind, Text(f"{url}\n{printable(masked(failure.message))}"))
     return table
 
 
-def _url(url: str, width: int) -> str:
+def _less(width: int | None, used: int) -> int | None:
+    """The columns left for a URL after ``used`` of ``width`` (at least 10); None (no
+    limit) when ``width`` is None."""
+    return None if width is None else max(10, width - used)
+
+
+def _url(url: str, width: int | None) -> str:
     """``url`` as people see it: its password masked, ``printable``, at most ``width``
-    characters. A Text of it, never markup: ``[bold]`` in a URL is shown as it is."""
-    return shorten(printable(masked(url)), width)
+    characters (None: whole). A Text of it, never markup: ``[bold]`` in a URL is shown as
+    it is."""
+    shown = printable(masked(url))
+    return shown if width is None else shorten(shown, width)
