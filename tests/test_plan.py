@@ -157,6 +157,11 @@ def test_no_source_means_stdin_unless_it_is_a_terminal() -> None:
         (Ending(failure=Failure.OUTPUT), ExitStatus.FAILED),
         (Ending(failure=Failure.BROKEN_PIPE, any_failed=True), ExitStatus.BROKEN_PIPE),
         (Ending(failure=Failure.INTERNAL), ExitStatus.INTERNAL),
+        (Ending(stopped_by=StopReason.HANGUP, any_failed=True), ExitStatus.HANGUP),
+        # the terminal hung up takes stdout with it: the hangup's status stays
+        (Ending(stopped_by=StopReason.HANGUP, failure=Failure.OUTPUT), ExitStatus.HANGUP),
+        (Ending(stopped_by=StopReason.HANGUP, failure=Failure.BROKEN_PIPE), ExitStatus.HANGUP),
+        (Ending(stopped_by=StopReason.TERMINATED, failure=Failure.OUTPUT), ExitStatus.FAILED),
     ],
 )
 def test_how_a_run_ended_gives_one_exit_status(ending: Ending, status: ExitStatus) -> None:

@@ -164,7 +164,9 @@ class FakeRecords:
         self.hurried.append(seconds)
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
 def test_a_second_signal_exits_at_once(signum: signal.Signals, code: int) -> None:
     """The first signal stops the run gracefully and says so; the same signal again
     within REPEAT_WINDOW_SECONDS (GNU timeout sends two) changes nothing; one after the
@@ -179,7 +181,7 @@ def test_a_second_signal_exits_at_once(signum: signal.Signals, code: int) -> Non
     records = FakeRecords(unwritten=0)
     handler = SignalStop(fetcher, records, env, exit_now=exit_now, clock=lambda: now[0])  # type: ignore[arg-type]
     handler(signum)
-    assert fetcher.stopped_by in ("interrupted", "terminated")
+    assert fetcher.stopped_by in ("interrupted", "terminated", "hangup")
     assert exits == []
     assert records.hurried == [WRITE_GRACE_SECONDS]  # records still queued get a bounded wait
     assert "cancelling the requests in flight" in env.stderr.getvalue()  # type: ignore[attr-defined]

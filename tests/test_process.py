@@ -151,6 +151,66 @@ def test_sigterm_exits_143(server: TestServer) -> None:
     assert took < 2
 
 
+def test_sighup_stops_gracefully_with_129(server: TestServer) -> None:
+    """SIGHUP (the terminal or ssh session closed) stops the run like SIGTERM: the finished
+    record, a cancelled one for the request in flight, the summary saying "hung up", 129."""
+    status, records, stderr, took = interrupt_mid_run(server, signal.SIGHUP)
+    assert status == 129, stderr
+    assert [(r["bytes"], r["error_kind"]) for r in records] == [(8, None), (0, "cancelled")]
+    assert records[1]["error"].endswith(": hung up")
+    assert b"hung up: cancelling the requests in flight" in stderr
+    assert b"hung up after 2 URLs" in stderr
+    assert b"Traceback" not in stderr
+    assert took < 2
+
+
+@pytest.mark.parametrize("on_terminal", [("stdout",), ("stderr",), ("stdout", "stderr")])
+def test_sighup_after_the_terminal_closed_exits_129(
+    fresh_server: TestServer, tmp_path: Path, on_terminal: tuple[str, ...]
+) -> None:
+    """The ssh case: the terminal's master side closes, then SIGHUP comes. The live
+    display, the records on the terminal and the summary all meet EIO; the run still
+    stops gracefully with 129 (no traceback, whose exit would be 1), the records on a pipe
+    are all cancelled ones, and no temporary file is left."""
+    count, folder = 5, tmp_path / "out"
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(fresh_server.url(f"/drip?i={i}") + "\n" for i in range(count)))
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    streams = {
+        name: terminal if name in on_terminal else subprocess.PIPE for name in ("stdout", "stderr")
+    }
+    try:
+        process = subprocess.Popen(
+            [FETCHALL, "--json", "-c", str(count), "-o", str(folder), str(urls)],
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "NO_COLOR": "1"},
+            **streams,
+        )
+    finally:
+        os.close(terminal)
+    with process:
+        deadline = time.monotonic() + 20
+        while server_busy(fresh_server, count, folder) and time.monotonic() < deadline:
+            os.read(controller, 65536) if select.select([controller], [], [], 0.05)[0] else None
+        os.close(controller)  # the terminal is gone
+        time.sleep(0.3)  # the live display's next refreshes meet EIO
+        process.send_signal(signal.SIGHUP)
+        stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 129, stderr
+    if stdout is not None:
+        records = [json.loads(line) for line in stdout.splitlines()]
+        assert [r["error_kind"] for r in records] == ["cancelled"] * count
+    if stderr is not None:
+        assert b"Traceback" not in stderr
+    assert list(folder.rglob("*.part")) == []
+
+
+def server_busy(server: TestServer, count: int, folder: Path) -> bool:
+    """Whether the ``count`` drips have not all started writing their bodies yet."""
+    return server.in_flight < count or len(list(folder.rglob("*.part"))) < count
+
+
 def test_a_closed_stdout_pipe_stops_quietly(server: TestServer) -> None:
     """`fetchall urls | head -1` ends without a BrokenPipeError traceback."""
     urls = "".join(server.url(f"/bytes/1?i={i}") + "\n" for i in range(200)).encode()
@@ -309,7 +369,9 @@ def stop_bodies_mid_transfer(
     return process.returncode, records, stderr.decode(), folder
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)]
+)
 def test_a_signal_sent_twice_at_once_is_one_signal(
     fresh_server: TestServer, tmp_path: Path, signum: signal.Signals, code: int
 ) -> None:

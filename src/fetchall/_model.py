@@ -199,6 +199,8 @@ class StopReason(StrEnum):
     """SIGINT (Ctrl-C)."""
     TERMINATED = "terminated"
     """SIGTERM (``docker stop``)."""
+    HANGUP = "hangup"
+    """SIGHUP (the terminal or ssh session closed)."""
     FAIL_FAST = "fail_fast"
     """The first failed line, when the settings ask to stop there."""
     OUTPUT_FAILED = "output_failed"
@@ -212,5 +214,7 @@ class StopReason(StrEnum):
                 return "stopped at the first failure"
             case StopReason.OUTPUT_FAILED:
                 return "aborted"
+            case StopReason.HANGUP:
+                return "hung up"
             case _:
                 return self.value

@@ -79,7 +79,7 @@ def run(plan: Plan, env: Environment) -> ExitStatus:
 
 @contextlib.contextmanager
 def _giving_up_on(queue: StderrQueue) -> Iterator[list[signal.Signals]]:
-    """While the body runs, SIGINT and SIGTERM end the wait for stderr's reader (the
+    """While the body runs, SIGINT, SIGTERM and SIGHUP end the wait for stderr's reader (the
     signals that came, listed)."""
     came: list[signal.Signals] = []
 
@@ -233,7 +233,7 @@ def _ending(written: _Written, env: Environment) -> Ending:
 
 async def _fetch_and_write(job: _Job) -> _Written:
     """Fetch every line and write each record as it finishes, with the live display when
-    it is on. SIGINT and SIGTERM stop the run gracefully (a second one exits at once);
+    it is on. SIGINT, SIGTERM and SIGHUP stop the run gracefully (a second one exits at once);
     a failure to write stops it too."""
     env, settings, output = job.env, job.plan.settings, job.plan.output
     progress = ProgressState(job.stats) if output.shows_progress(env) else None

@@ -1,4 +1,4 @@
-"""SIGINT and SIGTERM: the first stops the run gracefully; a second within
+"""SIGINT, SIGTERM and SIGHUP: the first stops the run gracefully; a second within
 ``REPEAT_WINDOW_SECONDS`` is the same signal sent again (GNU ``timeout`` signals the child,
 then its whole process group), a later one exits at once."""
 
@@ -14,8 +14,13 @@ from fetchall._model import StopReason
 from fetchall.cli.environment import Environment, say
 from fetchall.cli.stderr import StderrQueue
 
-SIGNAL_REASONS = {signal.SIGINT: StopReason.INTERRUPTED, signal.SIGTERM: StopReason.TERMINATED}
-"""The signals that stop a run, and the stop reason each gives."""
+SIGNAL_REASONS = {
+    signal.SIGINT: StopReason.INTERRUPTED,
+    signal.SIGTERM: StopReason.TERMINATED,
+    signal.SIGHUP: StopReason.HANGUP,
+}
+"""The signals that stop a run, and the stop reason each gives. SIGQUIT, SIGUSR1 and
+SIGUSR2 keep their default actions (quit with a core dump, terminate), as with curl."""
 
 WRITE_GRACE_SECONDS = 0.5
 """After a signal, how long the records still to be written may wait for stdout's reader;
@@ -55,7 +60,7 @@ class Hurriable(Protocol):
 
 
 class SignalStop:
-    """The SIGINT and SIGTERM handler: the first stops the run gracefully (cancelled
+    """The SIGINT, SIGTERM and SIGHUP handler: the first stops the run gracefully (cancelled
     records, summary) and gives the records still to be written ``WRITE_GRACE_SECONDS``;
     another within ``REPEAT_WINDOW_SECONDS`` of the first is ignored; one after that
     removes the bodies' temporary files and exits at once, saying how many records were

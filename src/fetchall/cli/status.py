@@ -24,6 +24,7 @@ class ExitStatus(IntEnum):
     FAILED = 1, "some failed (or the records could not be written)"
     USAGE = 2, "usage error or unreadable SOURCE"
     INTERNAL = 3, "internal error"
+    HANGUP = 129, "hung up (SIGHUP)"
     INTERRUPTED = 130, "interrupted (SIGINT)"
     BROKEN_PIPE = 141, "stdout closed"
     TERMINATED = 143, "terminated (SIGTERM)"
@@ -67,14 +68,21 @@ _FAILURE_STATUS = {
 _STOP_STATUS = {
     StopReason.INTERRUPTED: ExitStatus.INTERRUPTED,
     StopReason.TERMINATED: ExitStatus.TERMINATED,
+    StopReason.HANGUP: ExitStatus.HANGUP,
     StopReason.FAIL_FAST: ExitStatus.FAILED,
     StopReason.OUTPUT_FAILED: ExitStatus.FAILED,
 }
 
+_HUNG_UP_WITH = (Failure.OUTPUT, Failure.BROKEN_PIPE)
+"""Failures that follow from the terminal going away with a hangup."""
+
 
 def exit_status(ending: Ending) -> ExitStatus:
     """The exit status of a run that ended so: a failure of the whole run first, then a
-    signal, then whether any line failed."""
+    signal, then whether any line failed. After a hangup, stdout failing is the terminal
+    gone with it (EIO, EPIPE): the status stays the hangup's."""
+    if ending.stopped_by is StopReason.HANGUP and ending.failure in _HUNG_UP_WITH:
+        return ExitStatus.HANGUP
     if ending.failure is not None:
         return _FAILURE_STATUS[ending.failure]
     if ending.stopped_by is not None:
