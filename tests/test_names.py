@@ -118,8 +118,9 @@ async def test_lookups_in_flight_reach_the_concurrency(
     assert [response(result).bytes for result in results] == [1] * 32
 
 
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
 async def test_a_thousand_urls_on_a_missing_name_make_one_lookup(
-    system_stand_in: Callable[..., SystemStandIn],
+    system_stand_in: Callable[..., SystemStandIn], transport: str
 ) -> None:
     """1,000 URLs on a name that does not exist: one lookup, 1,000 dns failures, each
     after one attempt (a name that does not exist is not retried). (--max-host-errors,
@@ -127,7 +128,8 @@ async def test_a_thousand_urls_on_a_missing_name_make_one_lookup(
     answers them.)"""
     stand_in = system_stand_in()
     urls = [f"http://nx-gone.bench.test/{i}" for i in range(1000)]
-    results = await run(urls, Settings(concurrency=64, max_host_errors=0))
+    settings = Settings(concurrency=64, max_host_errors=0, transport=transport)
+    results = await run(urls, settings)
     assert stand_in.calls == ["nx-gone.bench.test"]
     assert {error(result) for result in results} == {
         (ErrorKind.DNS, "could not resolve host nx-gone.bench.test: no such name")
@@ -135,17 +137,23 @@ async def test_a_thousand_urls_on_a_missing_name_make_one_lookup(
     assert {result.attempts for result in results} == {1}
 
 
-async def test_the_injected_resolver_is_asked_and_literals_skip_it(server: TestServer) -> None:
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+async def test_the_injected_resolver_is_asked_and_literals_skip_it(
+    server: TestServer, transport: str
+) -> None:
     """A resolver given to fetch_all answers the names (once each: its answers are not
-    cached by fetchall); an IP literal never reaches it."""
+    cached by fetchall); an IP literal never reaches it; on httpx's transport too."""
     names = Names({"mirror.test": ["127.0.0.1"]})
     urls = [f"http://mirror.test:{server.port}/bytes/3", server.url("/bytes/4")]
-    results = await run(urls, Settings(concurrency=1), resolver=names)
+    results = await run(urls, Settings(concurrency=1, transport=transport), resolver=names)
     assert [response(result).bytes for result in results] == [3, 4]
     assert names.calls == ["mirror.test"]
 
 
-async def test_an_address_that_never_answers_costs_250_ms(server: TestServer) -> None:
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+async def test_an_address_that_never_answers_costs_250_ms(
+    server: TestServer, transport: str
+) -> None:
     """A name resolving to 127.0.0.2, whose listener never accepts, and to 127.0.0.1: the
     URL succeeds a Happy Eyeballs stagger later, from 127.0.0.1, not after the connect
     timeout (10 s)."""
@@ -153,7 +161,8 @@ async def test_an_address_that_never_answers_costs_250_ms(server: TestServer) ->
     try:
         names = Names({"mirror.test": ["127.0.0.2", "127.0.0.1"]})
         url = f"http://mirror.test:{server.port}/bytes/5"
-        (result,) = await run([url], Settings(retries=0), resolver=names)
+        settings = Settings(retries=0, transport=transport)
+        (result,) = await run([url], settings, resolver=names)
     finally:
         listener.close()
     assert response(result).remote_ip == "127.0.0.1"
@@ -185,11 +194,12 @@ async def test_every_address_failing_is_named() -> None:
     )
 
 
-async def test_the_connect_timeout_bounds_the_lookup() -> None:
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+async def test_the_connect_timeout_bounds_the_lookup(transport: str) -> None:
     """A lookup that never ends fails the URL once, as dns, when --connect-timeout passes:
     not retried (retries are on by default; a name is not retried), not a timeout."""
     names = Names({"slow.test": None})
-    settings = Settings(connect_timeout=0.3)
+    settings = Settings(connect_timeout=0.3, transport=transport)
     (result,) = await run(["http://slow.test/"], settings, resolver=names)
     assert error(result) == (
         ErrorKind.DNS,
@@ -200,8 +210,9 @@ async def test_the_connect_timeout_bounds_the_lookup() -> None:
     assert result.elapsed < 1.0
 
 
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
 async def test_a_name_that_never_answers_costs_the_connect_timeout_once(
-    system_stand_in: Callable[..., SystemStandIn],
+    system_stand_in: Callable[..., SystemStandIn], transport: str
 ) -> None:
     """Through the system's resolver (a stand-in getaddrinfo that never answers dead-*
     names, as glibc waits its own 5 s x 2 tries): 50 URLs on one dead name fail as dns at
@@ -209,7 +220,7 @@ async def test_a_name_that_never_answers_costs_the_connect_timeout_once(
     its failure from the cache at once (--max-host-errors off: the cache alone does it)."""
     stand_in = system_stand_in()
     urls = [f"http://dead-x.bench.test/{i}" for i in range(50)]
-    settings = Settings(concurrency=4, connect_timeout=0.5, max_host_errors=0)
+    settings = Settings(concurrency=4, connect_timeout=0.5, max_host_errors=0, transport=transport)
     started = asyncio.get_running_loop().time()
     results = await run(urls, settings)
     assert asyncio.get_running_loop().time() - started < 1.5
@@ -218,3 +229,19 @@ async def test_a_name_that_never_answers_costs_the_connect_timeout_once(
         (ErrorKind.DNS, "could not resolve host dead-x.bench.test: no answer within 0.5s")
     }
     assert {result.attempts for result in results} == {1}
+
+
+@pytest.mark.parametrize(
+    ("names", "reason"),
+    [({}, "no such name"), ({"proxy.test": None}, "no answer within 0.3s")],
+)
+async def test_a_proxy_name_is_resolved_by_the_resolver(
+    names: dict[str, Sequence[str] | None], reason: str
+) -> None:
+    """A proxy's name goes to the resolver given to fetch_all, as a URL's does: one that
+    does not resolve, or not within --connect-timeout, fails as dns naming the proxy."""
+    resolver = Names(names)
+    settings = Settings(retries=0, connect_timeout=0.3, proxy="http://proxy.test:3128")
+    (result,) = await run(["http://target.test/"], settings, resolver=resolver)
+    assert error(result) == (ErrorKind.DNS, f"could not resolve proxy host proxy.test: {reason}")
+    assert resolver.calls == ["proxy.test"]

@@ -157,10 +157,9 @@ def test_a_refused_proxy_from_a_variable_is_named_in_the_error(
 async def test_a_proxy_name_that_does_not_resolve_is_named_in_the_error(
     server: TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """httpcore resolves the proxy's name with the event loop's getaddrinfo; on asyncio's
-    loop (the library API's here, not the command's uvloop, which would ask libuv) that is
-    ``socket.getaddrinfo``, replaced by the stand-in: ``nx-*.bench.test`` is "no such
-    name" and nothing reaches the machine's resolver."""
+    """The proxy's name is resolved by fetchall's resolver (the system's, on threads,
+    through ``socket.getaddrinfo``), replaced by the stand-in: ``nx-*.bench.test`` is "no
+    such name" and nothing reaches the machine's resolver."""
     monkeypatch.setattr(socket, "getaddrinfo", SystemStandIn(socket.getaddrinfo))
     settings = Settings(retries=0, proxy="http://nx-proxy.bench.test:3128")
     url = f"http://127.0.0.1:{server.port}/bytes/1"
@@ -168,5 +167,18 @@ async def test_a_proxy_name_that_does_not_resolve_is_named_in_the_error(
     assert isinstance(result.outcome, Err)
     assert (result.outcome.error.kind, result.outcome.error.message) == (
         ErrorKind.DNS,
-        "could not resolve proxy host nx-proxy.bench.test",
+        "could not resolve proxy host nx-proxy.bench.test: no such name",
     )
+
+
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+def test_a_socks5_proxy_named_by_a_host_name_is_resolved_by_the_resolver(
+    server: TestServer, socks_proxy: SocksProxy, transport: str
+) -> None:
+    """A proxy given by name (``localhost``, answered by fetchall's resolver without a
+    lookup) carries the requests on either transport."""
+    url = server.url("/bytes/3")
+    proxy = socks_proxy.url.replace("127.0.0.1", "localhost")
+    result = invoke("--transport", transport, "--json", "--proxy", proxy, "-", stdin=url)
+    (record,) = jsonl(result.stdout)
+    assert (record["ok"], record["bytes"]) == (True, 3)

@@ -135,3 +135,78 @@ def test_dead_names_leave_the_lookup_threads_to_live_ones(dead_first: dict) -> N
         ("dns", "no answer within 1.0s")
     }
     assert dead_first["wall"] < 8
+
+
+CONNECT_TIMEOUT = 2.0
+"""--connect-timeout of the runs on httpx's transport below."""
+EXIT_MARGIN = 3.0
+"""Seconds a run may take past its connect timeout before it is killed and fails."""
+
+
+def _run_until(folder: Path, urls: list[str], args: list[str]) -> dict:
+    """``run_scenario`` killed at ``CONNECT_TIMEOUT + EXIT_MARGIN`` seconds (its lookups
+    of dead names never answered: glibc would keep trying for 20 s)."""
+    resolv_conf = folder / "resolv.conf"
+    resolv_conf.write_text(RESOLV_CONF)
+    hosts = folder / "hosts"
+    hosts.write_text("")
+    limit = CONNECT_TIMEOUT + EXIT_MARGIN
+    spec = {"urls": urls, "args": [*args, "-"], "delay": DELAY, "records": {}, "limit": limit}
+    command = [sys.executable, "-m", "tests.dns_scenario", FETCHALL, json.dumps(spec)]
+    run = run_isolated(command, resolv_conf=resolv_conf, hosts=hosts, timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    outcome: dict = json.loads(run.stdout)
+    assert outcome["stderr"] != "killed: still running at the limit", outcome["wall"]
+    return outcome
+
+
+@pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))
+def test_dead_names_on_httpx_transport_end_the_run_at_the_connect_timeout(
+    tmp_path: Path,
+) -> None:
+    """httpx's transport resolves through fetchall's resolver too: 20 names nobody answers
+    fail as dns at the connect timeout, and the command ends then (anyio's getaddrinfo
+    threads made the run wait for every lookup: 200 s)."""
+    urls = [f"http://dead-h{i}.bench.test:{{port}}/" for i in range(20)]
+    args = ["--json", "-q", "-c", "20", "-r", "0", "--connect-timeout", str(CONNECT_TIMEOUT)]
+    outcome = _run_until(tmp_path, urls, [*args, "--transport", "httpx"])
+    records = outcome["records"]
+    assert len(records) == 20
+    assert {(r["error_kind"], r["error"].split(": ")[1]) for r in records} == {
+        ("dns", "no answer within 2.0s")
+    }
+    assert outcome["wall"] < CONNECT_TIMEOUT + EXIT_MARGIN
+
+
+@pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))
+def test_a_dead_proxy_name_is_dns_naming_the_proxy_and_ends_the_run(tmp_path: Path) -> None:
+    """A proxy whose name nobody answers: every URL fails as dns naming the proxy, at the
+    connect timeout, and the command ends then (it was "timeout", and the run waited for
+    anyio's lookups past the last record)."""
+    urls = ["http://127.0.0.1:{port}/bytes/1"] * 50
+    args = ["--json", "-q", "-c", "50", "-r", "0", "--connect-timeout", str(CONNECT_TIMEOUT)]
+    outcome = _run_until(tmp_path, urls, [*args, "--proxy", "http://dead-proxy.bench.test:8080"])
+    records = outcome["records"]
+    assert len(records) == 50
+    reason = "could not resolve proxy host dead-proxy.bench.test: no answer within 2.0s"
+    assert {r["error_kind"] for r in records} == {"dns"}
+    assert all(reason in r["error"] for r in records), records[0]
+    assert outcome["wall"] < CONNECT_TIMEOUT + EXIT_MARGIN
+
+
+@pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))
+def test_a_proxy_name_is_looked_up_once_per_run(tmp_path: Path) -> None:
+    """200 URLs through a proxy whose name does not exist: one lookup of it (each query
+    asked once; it was asked again for every URL), and each URL fails as dns naming the
+    proxy."""
+    urls = [f"http://127.0.0.1:{{port}}/bytes/{i}" for i in range(200)]
+    args = ["--json", "-q", "-c", "50", "-r", "0", "--connect-timeout", str(CONNECT_TIMEOUT)]
+    outcome = _run_until(tmp_path, urls, [*args, "--proxy", "http://nx-proxy.bench.test:8080"])
+    records = outcome["records"]
+    assert len(records) == 200
+    assert {r["error_kind"] for r in records} == {"dns"}
+    reason = "could not resolve proxy host nx-proxy.bench.test: no such name"
+    assert all(reason in r["error"] for r in records), records[0]
+    proxy_queries = {q: n for q, n in outcome["queries"].items() if q.startswith("nx-proxy")}
+    assert proxy_queries["nx-proxy.bench.test A"] == 1  # one lookup (glibc then tries
+    assert set(proxy_queries.values()) == {1}  # the search list, once too)

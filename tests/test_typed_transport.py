@@ -13,9 +13,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from fetchall._http.backend import ResolvingBackend, resolve_with
 from fetchall._http.typed_transport import TypedErrorsTransport, _HeadBoundBackend, h11_state
 from tests.conftest import jsonl, run_fetchall
 from tests.rawserver import RawServer, Reply
+from tests.test_names import Names
 
 ANSWERS = {
     "407": b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\nauth",
@@ -85,12 +87,15 @@ def test_a_proxy_failing_the_connect_is_named(
 
 def test_httpcore_internals_are_where_typed_transport_reaches() -> None:
     """The pool's network backend is wrapped and a response's h11 state is found: if an
-    httpcore release moves them, the excess-bytes and head bounds stop working."""
+    httpcore release moves them, the excess-bytes and head bounds stop working, and
+    httpx's transports no longer resolve through fetchall's resolver (``backend``)."""
     server = RawServer({"ok": Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")}).start()
     try:
 
         async def fetch() -> None:
             inner = httpx.AsyncHTTPTransport()
+            resolve_with(inner, Names({}), 1.0)
+            assert isinstance(inner._pool._network_backend, ResolvingBackend)
             transport = TypedErrorsTransport(inner)
             assert isinstance(inner._pool._network_backend, _HeadBoundBackend)
             response = await inner.handle_async_request(httpx.Request("GET", server.url("ok")))
@@ -101,3 +106,16 @@ def test_httpcore_internals_are_where_typed_transport_reaches() -> None:
         asyncio.run(fetch())
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("proxy", ["http://127.0.0.1:3128", "socks5://127.0.0.1:1080"])
+def test_a_proxy_transport_takes_the_resolving_backend(proxy: str) -> None:
+    """Each proxy's transport gets the backend too; a transport without httpcore's pool
+    where it is expected fails loudly, not silently resolving elsewhere."""
+    transport = httpx.AsyncHTTPTransport(proxy=proxy)
+    resolve_with(transport, Names({}), 1.0)
+    assert isinstance(transport._pool._network_backend, ResolvingBackend)
+    moved = httpx.AsyncHTTPTransport()
+    del moved._pool
+    with pytest.raises(RuntimeError, match="pinned in pyproject"):
+        resolve_with(moved, Names({}), 1.0)

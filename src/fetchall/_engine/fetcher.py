@@ -294,10 +294,10 @@ async def fetch_all(
 
     Entries are parsed like input lines (``https://`` added when no scheme is given);
     their ``source`` is ``<api>:N``; blank and ``#`` entries get no result (see
-    ``Fetcher.results`` for the errors). ``resolver`` resolves host names for fetchall's
-    transport (the system's resolver, cached, by default; httpx's own transport resolves
-    by itself). Raises ``SetupError`` before any fetch when the settings cannot make a
-    client or an output folder."""
+    ``Fetcher.results`` for the errors). ``resolver`` resolves host names (and a proxy's)
+    for fetchall's transport and httpx's own (the system's resolver, cached, by default;
+    a ``transport`` passed in resolves by itself). Raises ``SetupError`` before any fetch
+    when the settings cannot make a client or an output folder."""
     async with Fetcher(
         settings, transport=transport, observer=observer, resolver=resolver
     ) as fetcher:

@@ -14,10 +14,11 @@ import httpx
 from httpx._utils import get_environment_proxies
 
 from fetchall._http.attempt import AttemptProgress, BodySink, attempt
+from fetchall._http.backend import resolve_with
 from fetchall._http.codings import ACCEPT_ENCODING
 from fetchall._http.redirects import RedirectingClient
 from fetchall._http.requests import RequestMaker
-from fetchall._http.resolver import Resolver
+from fetchall._http.resolver import CachingResolver, Resolver, system_resolver
 from fetchall._http.transport import FastTransport
 from fetchall._http.typed_transport import TypedErrorsTransport
 from fetchall._model import FetchError, Response, Result, SetupError
@@ -40,9 +41,10 @@ Transport = httpx.AsyncBaseTransport
 class HttpClient:
     """The client of one run; use ``async with``, then ``attempt()`` as often as needed.
 
-    Host names are resolved by ``resolver`` on fetchall's transport (by default the
-    system's, with up to ``settings.concurrency`` lookups at once, cached); httpx's own
-    transports resolve them themselves.
+    Host names are resolved by ``resolver`` (by default the system's, with up to
+    ``settings.concurrency`` lookups at once, cached, closed with the client), on
+    fetchall's transport and on httpx's own (``backend``: the default one and each proxy's);
+    a transport passed in resolves them itself.
 
     Raises ``SetupError`` when the settings cannot make a client: a proxy httpx cannot
     use, a missing extra (``http2``, ``socks``), an unreadable CA file."""
@@ -54,6 +56,11 @@ class HttpClient:
         resolver: Resolver | None = None,
     ) -> None:
         self._settings = settings
+        self._own_resolver: CachingResolver | None = None
+        if resolver is None:
+            resolver = self._own_resolver = system_resolver(
+                settings.concurrency, settings.connect_timeout
+            )
         try:
             self._client = _make_client(settings, transport, resolver)
         except (ValueError, ImportError, OSError) as exc:  # bad proxy, missing extra, CA file
@@ -72,8 +79,13 @@ class HttpClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every connection; the client cannot be used again."""
-        await self._client.aclose()
+        """Close every connection (and the resolver made here); the client cannot be used
+        again."""
+        try:
+            await self._client.aclose()
+        finally:
+            if self._own_resolver is not None:
+                await self._own_resolver.aclose()
 
     async def attempt(
         self,
@@ -96,7 +108,8 @@ def _make_client(
     settings: Settings, transport: Transport | None, resolver: Resolver | None
 ) -> httpx.AsyncClient:
     """httpx's client: a pool as wide as the concurrency; redirects are followed by
-    ``attempt``, one hop at a time."""
+    ``attempt``, one hop at a time. httpx's own transports (the default one and each
+    proxy's) resolve names through ``resolver`` when one is given."""
     proxies = _proxies(settings)  # checked before httpx reads the variables itself
     tls = _TlsContext(settings)
     if transport is None and _fast_transport_fits(settings):
@@ -122,6 +135,10 @@ def _make_client(
         verify=tls.get() if transport is None or settings.proxy else True,
         proxy=settings.proxy,
     )
+    if resolver is not None:
+        for own in (client._transport, *client._mounts.values()):
+            if own is not None:
+                resolve_with(own, resolver, settings.connect_timeout)
     if transport is None:
         client._transport = TypedErrorsTransport(client._transport)
     client._mounts = {

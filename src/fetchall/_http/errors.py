@@ -2,11 +2,11 @@
 exception an attempt can meet becomes one ``ErrorKind`` and a message for people.
 
 Kinds are decided by exception type only. Transports raise httpx's exceptions, chained to
-their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``; from fetchall's transport
-also ``ResolveError`` and ``connect.ConnectError``, whose messages already name the host,
-its addresses and their fates), and typed subclasses of ``httpx.RemoteProtocolError`` that
-httpx lacks (httpx's own transport says the first two only in its messages; see
-``typed_transport``)::
+their cause (``OSError``, ``socket.gaierror``, ``ssl.SSLError``; ``ResolveError`` from
+every transport, httpx's through ``backend``; from fetchall's also ``connect.ConnectError``:
+their messages already name the host, its addresses and their fates), and typed
+subclasses of ``httpx.RemoteProtocolError`` that httpx lacks (httpx's own transport says
+the first two only in its messages; see ``typed_transport``)::
 
     httpx.RemoteProtocolError
     ├── NoResponse          closed before any byte of a response: ``protocol`` (a reused
@@ -135,6 +135,9 @@ def classify(
         return (ErrorKind.TIMEOUT if unreached.timed_out else ErrorKind.CONNECT), str(unreached)
     unresolved = _first_cause(exc, ResolveError)
     if unresolved is not None:
+        if proxy is not None:  # the proxy's own name (the target's is the proxy's to resolve)
+            host, reason = unresolved.host, unresolved.reason
+            return ErrorKind.DNS, f"could not resolve proxy host {host}: {reason}"
         return ErrorKind.DNS, str(unresolved)
     if isinstance(exc, httpx.ConnectTimeout):
         return ErrorKind.TIMEOUT, f"could not connect to {where} within {settings.connect_timeout}s"
