@@ -21,7 +21,7 @@ move). Times are ``time.perf_counter`` seconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from time import perf_counter
 from typing import Any
 
@@ -30,9 +30,8 @@ import httpx
 
 from fetchall._http.connect import HAPPY_EYEBALLS_DELAY, interleave, ip_literal
 from fetchall._http.deadline import Deadline
+from fetchall._http.race import RaceLost, race
 from fetchall._http.resolver import ResolveError, Resolver, no_answer_within
-
-_Attempt = asyncio.Task[httpcore.AsyncNetworkStream]
 
 
 def resolve_with(
@@ -130,53 +129,24 @@ class ResolvingBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None,
         socket_options: Iterable[Any] | None,
     ) -> httpcore.AsyncNetworkStream:
-        """RFC 8305 §5: a new attempt every ``delay`` seconds, or at once when the one
-        before failed; the first to connect wins, the others are closed. All failing:
-        the last one's error; the deadline passing: ``httpcore.ConnectTimeout``."""
-        loop = asyncio.get_running_loop()
+        """RFC 8305 §5 (``race``): the first to connect wins. All failing: the last one's
+        error; the deadline passing: ``httpcore.ConnectTimeout``."""
         options = None if socket_options is None else list(socket_options)
-        waiting = iter(addresses)
-        running: list[_Attempt] = []
-        last_error: BaseException | None = None
-        next_start = perf_counter()
+
+        def connect(address: str) -> Awaitable[httpcore.AsyncNetworkStream]:
+            timeout = max(deadline - perf_counter(), 0)
+            return self._inner.connect_tcp(address, port, timeout, local_address, options)
+
         try:
-            while True:
-                now = perf_counter()
-                if now >= next_start:
-                    upcoming = next(waiting, None)
-                    next_start = float("inf") if upcoming is None else now + self._delay
-                    if upcoming is not None:
-                        connecting = self._inner.connect_tcp(
-                            upcoming, port, max(deadline - now, 0), local_address, options
-                        )
-                        running.append(loop.create_task(connecting))
-                if not running:
-                    assert last_error is not None  # at least one address was tried
-                    raise last_error
-                if now >= deadline:
-                    raise httpcore.ConnectTimeout(f"no address connected within {limit}s")
-                wait = max(min(next_start, deadline) - perf_counter(), 0)
-                done, _ = await asyncio.wait(
-                    running, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in done:
-                    error = task.exception()
-                    if error is None:
-                        running.remove(task)
-                        return task.result()  # any other winner: closed below
-                    running.remove(task)
-                    last_error = error
-                    next_start = perf_counter()  # §5: the next attempt starts at once
-        finally:
-            await _close_losers(running)
+            stream, _ = await race(addresses, connect, _close, delay=self._delay, deadline=deadline)
+        except RaceLost as lost:
+            errors = [attempt.error for attempt in lost.attempts if attempt.error is not None]
+            if lost.timed_out or not errors:
+                raise httpcore.ConnectTimeout(f"no address connected within {limit}s") from None
+            raise errors[-1] from None
+        return stream
 
 
-async def _close_losers(running: list[_Attempt]) -> None:
-    """Cancel the attempts still running and close any that connected meanwhile."""
-    for task in running:
-        task.cancel()
-    if running:
-        await asyncio.wait(running)
-    for task in running:
-        if not task.cancelled() and task.exception() is None:
-            await task.result().aclose()
+async def _close(stream: httpcore.AsyncNetworkStream) -> None:
+    """Close a stream that connected after another did."""
+    await stream.aclose()

@@ -28,11 +28,11 @@ import itertools
 import socket
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from time import perf_counter
 from typing import TypeVar, cast
 
 from fetchall._http.deadline import Deadline
+from fetchall._http.race import Attempted, RaceLost, race
 from fetchall._http.resolver import ResolveError, Resolver, no_answer_within
 from fetchall._http.timing import Trace
 from fetchall._model import Phase
@@ -143,33 +143,24 @@ def interleave(addresses: Sequence[str]) -> list[str]:
     return [address for address in merged if address is not None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """An address that did not connect: ``error`` None when it was still waiting at the
-    timeout (or, with ``started`` False, never tried)."""
+def _fate(attempt: Attempted) -> str:
+    """What became of an address that did not connect, in a few words."""
+    code = getattr(attempt.error, "errno", None)
+    if not attempt.started:
+        return "not tried"
+    if attempt.error is None:
+        return "did not answer"
+    if code == errno.ECONNREFUSED:
+        return "refused"
+    if code in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "unreachable"
+    detail = getattr(attempt.error, "strerror", None) or str(attempt.error)
+    return f"failed: {detail or type(attempt.error).__name__}"
 
-    address: str
-    error: BaseException | None
-    started: bool = True
 
-    @property
-    def fate(self) -> str:
-        """What became of it, in a few words."""
-        code = getattr(self.error, "errno", None)
-        if not self.started:
-            return "not tried"
-        if self.error is None:
-            return "did not answer"
-        if code == errno.ECONNREFUSED:
-            return "refused"
-        if code in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "unreachable"
-        detail = getattr(self.error, "strerror", None) or str(self.error)
-        return f"failed: {detail or type(self.error).__name__}"
-
-    def describe(self) -> str:
-        ip = f"[{self.address}]" if ":" in self.address else self.address
-        return f"{ip} {self.fate}"
+def _describe(attempt: Attempted) -> str:
+    ip = f"[{attempt.address}]" if ":" in attempt.address else attempt.address
+    return f"{ip} {_fate(attempt)}"
 
 
 _SINGLE_WORDS = {
@@ -210,46 +201,25 @@ class _Race:
             async with Deadline(self._loop, self._deadline - perf_counter()):
                 transport, protocol = await self._attempt(address, factory)
         except TimeoutError:
-            raise self._error([_Failure(address, None)], name, timed_out=True) from None
+            raise self._error([Attempted(address, None)], name, timed_out=True) from None
         except OSError as exc:
-            raise self._error([_Failure(address, exc)], name, timed_out=False) from exc
+            raise self._error([Attempted(address, exc)], name, timed_out=False) from exc
         return transport, protocol, address
 
     async def _race(
         self, addresses: list[str], factory: Callable[[], asyncio.BaseProtocol], name: str
     ) -> tuple[asyncio.Transport, asyncio.BaseProtocol, str]:
-        waiting = iter(addresses)
-        running: dict[asyncio.Task[_Won], str] = {}
-        failures: list[_Failure] = []
-        next_start = perf_counter()
         try:
-            while True:
-                now = perf_counter()
-                if now >= next_start:
-                    upcoming = next(waiting, None)
-                    next_start = float("inf") if upcoming is None else now + self._delay
-                    if upcoming is not None:
-                        task = self._loop.create_task(self._attempt(upcoming, factory))
-                        running[task] = upcoming
-                if not running:
-                    raise self._error(failures, name, timed_out=False)
-                if now >= self._deadline:
-                    failures += [_Failure(address, None) for address in running.values()]
-                    failures += [_Failure(address, None, started=False) for address in waiting]
-                    raise self._error(failures, name, timed_out=True)
-                wait = max(min(next_start, self._deadline) - perf_counter(), 0)
-                done, _ = await asyncio.wait(
-                    running, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in done:
-                    address = running.pop(task)
-                    error = task.exception()
-                    if error is None:
-                        return (*task.result(), address)  # any other winner: closed below
-                    failures.append(_Failure(address, error))
-                    next_start = perf_counter()  # §5: the next attempt starts at once
-        finally:
-            await _close_losers(running)
+            (transport, protocol), address = await race(
+                addresses,
+                lambda address: self._attempt(address, factory),
+                _abort,
+                delay=self._delay,
+                deadline=self._deadline,
+            )
+        except RaceLost as lost:
+            raise self._error(lost.attempts, name, timed_out=lost.timed_out) from None
+        return transport, protocol, address
 
     async def _attempt(self, address: str, factory: Callable[[], asyncio.BaseProtocol]) -> _Won:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -258,26 +228,19 @@ class _Race:
         )
         return transport, protocol
 
-    def _error(self, failures: list[_Failure], name: str, *, timed_out: bool) -> ConnectError:
+    def _error(self, failures: list[Attempted], name: str, *, timed_out: bool) -> ConnectError:
         """One error for the whole race, naming each address and its fate; a URL's own
         IP address failing alone reads as a plain connect ("connection refused by ...")."""
         where = self._where
         within = f" within {self._timeout}s" if timed_out else ""
         if len(failures) == 1 and failures[0].address == name:
-            words = _SINGLE_WORDS.get(failures[0].fate)
+            words = _SINGLE_WORDS.get(_fate(failures[0]))
             if words is not None:
                 return ConnectError(words.format(where=where, within=within), timed_out=timed_out)
-        parts = "; ".join(failure.describe() for failure in failures) or "no address"
+        parts = "; ".join(_describe(failure) for failure in failures) or "no address"
         return ConnectError(f"could not connect to {where}{within}: {parts}", timed_out=timed_out)
 
 
-async def _close_losers(running: dict[asyncio.Task[_Won], str]) -> None:
-    """Cancel the attempts still running and close any that connected meanwhile (a
-    cancelled attempt closes its own socket)."""
-    for task in running:
-        task.cancel()
-    if running:
-        await asyncio.wait(running)
-    for task in running:
-        if not task.cancelled() and task.exception() is None:
-            task.result()[0].abort()
+async def _abort(won: _Won) -> None:
+    """Close a connection that won after another did."""
+    won[0].abort()
