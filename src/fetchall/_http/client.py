@@ -14,13 +14,11 @@ import httpx
 from httpx._utils import get_environment_proxies
 
 from fetchall._http.attempt import AttemptProgress, BodySink, attempt
-from fetchall._http.backend import resolve_with
 from fetchall._http.codings import ACCEPT_ENCODING
 from fetchall._http.redirects import RedirectingClient
 from fetchall._http.requests import RequestMaker
 from fetchall._http.resolver import CachingResolver, Resolver, system_resolver
 from fetchall._http.transport import FastTransport
-from fetchall._http.typed_transport import TypedErrorsTransport
 from fetchall._model import FetchError, Response, Result, SetupError
 from fetchall._settings import Settings, checked_proxy
 from fetchall._version import __version__
@@ -112,6 +110,7 @@ def _make_client(
     proxy's) resolve names through ``resolver`` when one is given."""
     proxies = _proxies(settings)  # checked before httpx reads the variables itself
     tls = _TlsContext(settings)
+    given = transport
     if transport is None and _fast_transport_fits(settings):
         transport = FastTransport(
             ssl_context=tls.get,
@@ -120,8 +119,6 @@ def _make_client(
             connect_timeout=settings.connect_timeout,
             resolver=resolver,
         )
-    elif transport is not None:
-        transport = TypedErrorsTransport(transport)
     client = RedirectingClient(
         transport=transport,
         limits=httpx.Limits(
@@ -135,20 +132,42 @@ def _make_client(
         verify=tls.get() if transport is None or settings.proxy else True,
         proxy=settings.proxy,
     )
-    if resolver is not None:
-        for own in (client._transport, *client._mounts.values()):
-            if own is not None:
-                resolve_with(own, resolver, settings.connect_timeout)
-    if transport is None:
+    if given is not None or transport is None or client._mounts:
+        _type_httpx_transports(client, settings, resolver, proxies, own=transport is None)
+    client._cookies = _NoCookies()  # httpx has no switch to turn cookies off
+    return client
+
+
+def _type_httpx_transports(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    resolver: Resolver | None,
+    proxies: dict[str, str | None],
+    *,
+    own: bool,
+) -> None:
+    """Wrap in ``TypedErrorsTransport`` each transport of ``client`` that is not
+    fetchall's (an API caller's, httpx's own (``own``), each proxy's), httpx's own ones
+    resolving through ``resolver``. Imported here: httpcore and h11 cost every
+    start-up 81 million instructions (callgrind), and fetchall's transport needs neither."""
+    from fetchall._http.backend import resolve_with
+    from fetchall._http.typed_transport import TypedErrorsTransport
+
+    timeout = settings.connect_timeout
+    if own and resolver is not None:
+        resolve_with(client._transport, resolver, timeout)
+    if not isinstance(client._transport, FastTransport):
         client._transport = TypedErrorsTransport(client._transport)
+    if resolver is not None:
+        for mounted in client._mounts.values():
+            if mounted is not None:
+                resolve_with(mounted, resolver, timeout)
     client._mounts = {
         pattern: mounted
         if mounted is None
         else TypedErrorsTransport(mounted, proxies.get(pattern.pattern))
         for pattern, mounted in client._mounts.items()
     }
-    client._cookies = _NoCookies()  # httpx has no switch to turn cookies off
-    return client
 
 
 def _proxies(settings: Settings) -> dict[str, str | None]:
