@@ -21,8 +21,8 @@ from fetchall._http.resolver import (
     NEGATIVE_TTL,
     CachingResolver,
     ResolveError,
-    ThreadedSource,
 )
+from fetchall._http.system_resolver import ThreadedSource
 
 pytestmark = pytest.mark.anyio
 
@@ -120,7 +120,7 @@ def threads_allowed(monkeypatch: pytest.MonkeyPatch, allowed: int) -> None:
             started[0] += 1
             super().start()
 
-    monkeypatch.setattr("fetchall._http.resolver.threading.Thread", Refused)
+    monkeypatch.setattr("fetchall._http.system_resolver.threading.Thread", Refused)
 
 
 async def test_lookups_wait_for_the_threads_there_are_when_no_more_start(
@@ -360,7 +360,7 @@ async def test_the_system_resolvers_answer_keeps_its_order_once_each() -> None:
 
 _EXIT_SCRIPT = """
 import asyncio, time
-from fetchall._http.resolver import ThreadedSource
+from fetchall._http.system_resolver import ThreadedSource
 
 async def main():
     source = ThreadedSource(4, lambda *args: time.sleep(5))

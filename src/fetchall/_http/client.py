@@ -17,7 +17,8 @@ from fetchall._http.attempt import AttemptProgress, BodySink, attempt
 from fetchall._http.codings import ACCEPT_ENCODING
 from fetchall._http.redirects import RedirectingClient
 from fetchall._http.requests import RequestMaker
-from fetchall._http.resolver import CachingResolver, Resolver, system_resolver
+from fetchall._http.resolver import CachingResolver, Resolver
+from fetchall._http.system_resolver import system_resolver
 from fetchall._http.transport import FastTransport
 from fetchall._model import FetchError, Response, Result, SetupError
 from fetchall._settings import Settings, checked_proxy

@@ -33,7 +33,8 @@ from fetchall._http.connection import Connection, OpenSockets
 from fetchall._http.errors import NoResponse
 from fetchall._http.framing import ResponseBody, encode_request, read_request_body
 from fetchall._http.parser import ResponseParser
-from fetchall._http.resolver import CachingResolver, ResolveError, Resolver, system_resolver
+from fetchall._http.resolver import CachingResolver, ResolveError, Resolver
+from fetchall._http.system_resolver import system_resolver
 from fetchall._http.timing import TRACE, UNTRACED, Trace
 from fetchall._model import Phase
 from fetchall._origin import Origin
