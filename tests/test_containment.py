@@ -61,7 +61,7 @@ def test_a_bug_outside_any_line_still_ends_the_run_with_3(
     def broken(result):
         raise RuntimeError("no record")
 
-    monkeypatch.setattr("fetchall.cli.run.record_of", broken)
+    monkeypatch.setattr("fetchall.cli.fetch_loop.record_of", broken)
     path = str(url_file(server.url("/bytes/1")))
     result = invoke(path)
     assert result.exit_code == 3

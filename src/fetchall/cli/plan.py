@@ -170,7 +170,9 @@ def install_extra(extra: str) -> str:
     )
 
 
-def _settings(options: Options) -> Settings:
+def _refuse_unusable(options: Options) -> None:
+    """``UsageError`` for options that cannot work here: an extra not installed, an unknown
+    transport, --skip-existing without -o."""
     if options.http2 and importlib.util.find_spec("h2") is None:
         raise UsageError("--http2", f"needs the http2 extra: {install_extra('http2')}")
     if _is_socks(options.proxy) and importlib.util.find_spec("socksio") is None:
@@ -181,6 +183,10 @@ def _settings(options: Options) -> Settings:
         raise UsageError("--transport", "must be fast or httpx")
     if options.skip_existing and options.output_dir is None:
         raise UsageError("--skip-existing", "needs -o/--output-dir")
+
+
+def _settings(options: Options) -> Settings:
+    _refuse_unusable(options)
     max_size = options.max_size
     body = _body(options)
     if options.method is not None:
