@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from fetchall._http.backend import ResolvingBackend, resolve_with
-from fetchall._http.typed_transport import TypedErrorsTransport, _HeadBoundBackend, h11_state
+from fetchall._http.httpcore_reach import _HeadBoundBackend, h11_state
+from fetchall._http.typed_transport import TypedErrorsTransport
 from tests.conftest import jsonl, run_fetchall
 from tests.rawserver import RawServer, Reply
 from tests.test_names import Names

@@ -23,22 +23,10 @@ unanswered is the proxy's: a refusal (httpcore's ``ProxyError``, "407 ...") beco
 each names the proxy. Which phase a failure met is seen through httpcore's ``trace``
 extension (the CONNECT request carries the request's extensions).
 
-Two bounds fetchall's parser keeps that httpcore lacks, kept here by reaching httpcore's
-private objects (``_pool._network_backend``; a response stream's ``_httpcore_stream``,
-``_stream``, ``_connection._h11_state``: httpcore 1.0.x, pinned in pyproject, checked by
-``tests/test_typed_transport.py``):
-
-- A connection with bytes after a complete response is closed, not reused: h11 keeps them
-  (``trailing_data``) and httpcore would read them as the next request's response (RFC
-  9112 §6.3 lets a client discard them; curl: "Excess found in a read"). When the response
-  is closed, such a connection is marked closed on our side, so httpcore drops it.
-- A response head, its interim (1xx) heads included, over 100 KiB is refused as
-  ``MalformedResponse`` ("response head larger than 100 KiB"), as fetchall's parser does:
-  the network streams count the bytes read until the final head arrives (h11 bounds each
-  head alone, so an endless run of 100 Continue kept the attempt until its deadline).
-
-h11's messages that quote bytes (``bytearray(b'...')``) are given the bytes as printable
-text instead.
+Two bounds fetchall's parser keeps that httpcore lacks (bytes after a complete response
+close the connection; response heads, interim ones included, over 100 KiB are refused),
+and h11's messages that quote bytes made printable, are ``httpcore_reach``'s, which
+reaches httpcore's and h11's private objects for them.
 
 It also starts each request's ``Trace`` (httpcore marks the phases through its ``trace``
 extension) and takes the address connected to from the response's ``network_stream``
@@ -47,19 +35,11 @@ extension) and takes the address connected to from the response's ``network_stre
 
 from __future__ import annotations
 
-import ast
-import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
-import h11
-import httpcore
 import httpx
-from httpcore._async.connection_pool import PoolByteStream
-from httpcore._async.http11 import HTTP11ConnectionByteStream
 
 from fetchall._http.errors import (
     IncompleteBody,
@@ -70,6 +50,15 @@ from fetchall._http.errors import (
     ProxyMalformedResponse,
     ProxyNoResponse,
     TunnelRefused,
+)
+from fetchall._http.httpcore_reach import (
+    HEAD_BUDGET,
+    HEAD_TOO_LARGE,
+    HeadBudget,
+    bound_heads,
+    close_if_trailing,
+    head_too_large,
+    readable,
 )
 from fetchall._http.timing import TRACE, UNTRACED, Trace
 from fetchall._origin import Origin
@@ -85,32 +74,6 @@ _NO_RESPONSE = "Server disconnected without sending a response"
 """httpcore's wording (``_async/http11.py``) for a connection closed before any byte."""
 _INCOMPLETE_BODY = "peer closed connection without sending complete message body"
 """h11's wording (``_readers.py``) for a body its framing says is not over."""
-_HEAD_TOO_LONG = "Receive buffer too long"
-"""h11's wording (``_connection.py``) for a head over ``max_incomplete_event_size``."""
-MAX_HEAD = 100 * 1024
-"""Bytes of response heads (interim ones included) before the final head: as fetchall's
-parser, httpx (``MAX_INCOMPLETE_EVENT_SIZE``) and curl."""
-HEAD_TOO_LARGE = "response head larger than 100 KiB"
-"""fetchall's parser's words for a head over ``MAX_HEAD``."""
-_BYTES_REPR = re.compile(
-    r"""bytearray\((b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")\)|b'(?:[^'\\]|\\.)*'"""
-)
-"""A ``bytearray(b'...')`` or ``b'...'`` in h11's messages."""
-_QUOTED_MAX = 80
-"""Characters of quoted bytes kept in a message."""
-
-
-@dataclass
-class _HeadBudget:
-    """Bytes read on this task's connection since its request was written, while the
-    response head is awaited."""
-
-    read: int = 0
-
-
-_HEAD_BUDGET: ContextVar[_HeadBudget | None] = ContextVar("fetchall_head_budget", default=None)
-"""The budget of the request this task awaits the head of (reads and writes of an HTTP/1.1
-connection run in the task that sent the request: httpcore has no background reader)."""
 
 
 class TypedErrorsTransport(httpx.AsyncBaseTransport):
@@ -122,17 +85,17 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, proxy: str | None = None) -> None:
         self._inner = inner
         self._proxy = None if proxy is None else httpx.URL(proxy)
-        _bound_heads(inner)
+        bound_heads(inner)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         trace: Trace = request.extensions.get(TRACE, UNTRACED)
         trace.start()
-        budget = _HeadBudget()
+        budget = HeadBudget()
         tunnel = _TunnelWatch(request.extensions.get("trace"))
         extensions = request.extensions
         if self._proxy is not None and self._proxy.scheme.startswith("http"):
             request.extensions = {**extensions, "trace": tunnel}
-        token = _HEAD_BUDGET.set(budget)
+        token = HEAD_BUDGET.set(budget)
         try:
             response = await self._inner.handle_async_request(request)
         except httpx.ProxyError as exc:
@@ -143,16 +106,14 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
             if tunnel.pending:
                 no_answer = isinstance(exc, NoResponse) or str(exc).startswith(_NO_RESPONSE)
                 kind = ProxyNoResponse if no_answer else ProxyMalformedResponse
-                raise self._proxy_error(kind, _readable(exc), request, exc) from exc
+                raise self._proxy_error(kind, readable(exc), request, exc) from exc
             _raise_typed(exc)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._raise_proxy_unreached(exc, request)
         finally:
             request.extensions = extensions
-            _HEAD_BUDGET.reset(token)  # the body's reads are not counted
-        state = h11_state(response.stream)
-        # the head may have come whole in the last read: its size is what h11 kept back
-        if state is not None and budget.read - len(state.trailing_data[0]) > MAX_HEAD:
+            HEAD_BUDGET.reset(token)  # the body's reads are not counted
+        if head_too_large(response.stream, budget):
             await response.aclose()
             raise MalformedResponse(HEAD_TOO_LARGE, request=request)
         status = response.status_code
@@ -233,23 +194,8 @@ class _TypedStream(httpx.AsyncByteStream):
             _raise_typed(exc)
 
     async def aclose(self) -> None:
-        state = h11_state(self._inner)
-        if state is not None and state.their_state is h11.DONE and state.trailing_data[0]:
-            state.send(h11.ConnectionClosed())  # httpcore then closes it, not reused
+        close_if_trailing(self._inner)  # httpcore then closes it, not reused
         await self._inner.aclose()
-
-
-def h11_state(stream: object) -> h11.Connection | None:
-    """The h11 state of the HTTP/1.1 connection an httpx response stream reads from, or
-    None (HTTP/2, another transport)."""
-    pooled = getattr(stream, "_httpcore_stream", None)
-    if not isinstance(pooled, PoolByteStream):
-        return None
-    inner = pooled._stream
-    if not isinstance(inner, HTTP11ConnectionByteStream):
-        return None
-    state = getattr(inner._connection, "_h11_state", None)
-    return state if isinstance(state, h11.Connection) else None
 
 
 class _TunnelWatch:
@@ -270,69 +216,6 @@ class _TunnelWatch:
             await self._inner(name, info)
 
 
-def _bound_heads(transport: httpx.AsyncBaseTransport) -> None:
-    """Make the network streams of httpx's ``transport`` count head bytes (``MAX_HEAD``)."""
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if backend is None or isinstance(backend, _HeadBoundBackend):
-        return
-    pool._network_backend = _HeadBoundBackend(backend)  # type: ignore[union-attr]
-
-
-class _HeadBoundBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        return _HeadBoundStream(await self._inner.connect_tcp(*args, **kwargs))
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        return _HeadBoundStream(await self._inner.connect_unix_socket(*args, **kwargs))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _HeadBoundStream(httpcore.AsyncNetworkStream):
-    """Refuses a read once ``MAX_HEAD`` bytes were read while a head is awaited (h11 asks
-    for more: the head, interim heads included, is larger). Not for HTTP/2, whose reads
-    carry other requests' frames."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        ssl_object = inner.get_extra_info("ssl_object")
-        self._h2 = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        budget = None if self._h2 else _HEAD_BUDGET.get()
-        if budget is not None and budget.read >= MAX_HEAD:
-            raise MalformedResponse(HEAD_TOO_LARGE)
-        data = await self._inner.read(max_bytes, timeout)
-        if budget is not None:
-            budget.read += len(data)
-        return data
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        budget = _HEAD_BUDGET.get()
-        if budget is not None:
-            budget.read = 0  # a request (a CONNECT, then the tunnelled one): a new head
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return _HeadBoundStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
 def _raise_typed(exc: httpx.RemoteProtocolError) -> NoReturn:
     """Raise the typed exception ``exc`` means (chained to it), or ``exc`` itself."""
     if isinstance(exc, NoResponse | IncompleteBody | MalformedResponse):
@@ -342,26 +225,4 @@ def _raise_typed(exc: httpx.RemoteProtocolError) -> NoReturn:
         raise NoResponse(message) from exc
     if message.startswith(_INCOMPLETE_BODY):
         raise IncompleteBody(message) from exc
-    raise MalformedResponse(_readable(exc)) from exc
-
-
-def _readable(exc: BaseException) -> str:
-    """``exc``'s message for people: h11's words for a head over 100 KiB made fetchall's,
-    quoted bytes given as printable text (at most ``_QUOTED_MAX`` characters)."""
-    message = str(exc)
-    if message.startswith(_HEAD_TOO_LONG):
-        return HEAD_TOO_LARGE
-    return _BYTES_REPR.sub(_printable, message)
-
-
-def _printable(match: re.Match[str]) -> str:
-    literal = match.group(1) or match.group(0)
-    try:
-        data = ast.literal_eval(literal)
-    except (ValueError, SyntaxError):
-        return literal
-    text = "".join(
-        chr(byte) if 0x20 <= byte < 0x7F and byte != 0x5C else f"\\x{byte:02x}"
-        for byte in data[:_QUOTED_MAX]
-    )
-    return f'"{text}"' + ("..." if len(data) > _QUOTED_MAX else "")
+    raise MalformedResponse(readable(exc)) from exc
