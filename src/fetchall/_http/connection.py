@@ -17,7 +17,8 @@ import httpx
 
 from fetchall._http.codings import paced
 from fetchall._http.errors import MalformedResponse
-from fetchall._http.parser import Head, ResponseParser
+from fetchall._http.final_head import Head
+from fetchall._http.parser import ResponseParser
 
 READ_HIGH_WATER = 1024 * 1024
 """Body bytes kept unread before the socket is paused (resumed below half of it): a

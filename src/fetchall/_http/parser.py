@@ -13,24 +13,25 @@ Only these escape, at the first byte that shows them, and again at every later c
 ``NoResponse`` (closed before a response began); a bug here shows as itself.
 
 Leniencies: ``repair.llhttp``'s, and heads llhttp refuses repaired (``repair``). Checks of
-ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, the framing fields
-(``fields``), no 101 unasked, chunk sizes within 63 bits (``chunks``), heads, trailer
-sections and chunk framing without data up to ``MAX_HEAD_BYTES``; trailer fields ignored
-(framing ones too, RFC 9112 §7.1.2). Transfer codings are undone by the reader
-(``transfer_decoder``), in bounded steps. What llhttp does with each case was measured
-(issue 12's prototype); ``tests/parser_cases.py`` holds the cases.
+ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, no 101 unasked
+(``final_head``), the framing fields (``fields``), chunk sizes within 63 bits (``chunks``),
+heads, trailer sections and chunk framing without data up to ``MAX_HEAD_BYTES``; trailer
+fields ignored (framing ones too, RFC 9112 §7.1.2). Transfer codings are undone by the
+reader (``transfer_decoder``), in bounded steps. What llhttp does with each case was
+measured (issue 12's prototype); ``tests/parser_cases.py`` holds the cases.
 """
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Final
 
 import httptools
 import httpx
 
 from fetchall._http.chunks import ChunkSizeGuard
 from fetchall._http.errors import IncompleteBody, MalformedResponse, NoResponse
-from fetchall._http.fields import CHUNKED, CLOSE, LENGTH, NONE, read_framing
+from fetchall._http.fields import CHUNKED, CLOSE, LENGTH, NONE
+from fetchall._http.final_head import Head, body_framing, check_status_line
 from fetchall._http.repair import (
     LLHTTP_ERRORS,
     HeadRepair,
@@ -45,26 +46,13 @@ MAX_HEAD_BYTES: Final = 100 * 1024
 """The most bytes the status line and fields may take, interim (1xx) heads included:
 httpx (httpcore's h11 setting) and curl allow 100 KiB."""
 
-_VERSIONS: Final = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}  # llhttp also takes 0.9 and 2.0
 _FRAMING_NAME_SIZES: Final = frozenset({14, 17, 10})
 """The lengths of Content-Length, Transfer-Encoding and Connection: only fields of these
 lengths are lowered for ``fields.read_framing``."""
-_NO_CONTENT: Final = frozenset({101, 204, 304})
 
 
 class _Stop(Exception):
     """Raised in a callback to make llhttp stop: the response has ended at its head."""
-
-
-class Head(NamedTuple):
-    """The final response's status line and fields, in order (values without surrounding
-    whitespace, obs-folds unfolded, equal Content-Length repeats merged)."""
-
-    http_version: bytes
-    """``b"HTTP/1.0"`` or ``b"HTTP/1.1"``."""
-    status: int
-    reason: bytes
-    headers: list[tuple[bytes, bytes]]
 
 
 # states (plain ints, as in fields)
@@ -301,19 +289,14 @@ class ResponseParser:
 
     def on_headers_complete(self) -> None:
         status = self._llhttp.get_status_code()
-        version = _VERSIONS.get(self._llhttp.get_http_version())
+        number = self._llhttp.get_http_version()
+        try:
+            version = check_status_line(number, status, self._reason, self._upgrade)
+        except MalformedResponse as exc:
+            raise self._fail(exc) from None
         if version is None:
-            number = self._llhttp.get_http_version()
-            raise self._fail(MalformedResponse(f"HTTP version {number}, not 1.0 or 1.1"))
-        if not 100 <= status <= 599:  # RFC 9110 §15; llhttp takes any three digits
-            raise self._fail(MalformedResponse(f"status {status:03d} outside 100-599"))
-        if b"\x00" in self._reason:  # llhttp lets it through
-            raise self._fail(MalformedResponse("NUL in the reason phrase"))
-        if status < 200 and status != 101:
             self._interim = True  # RFC 9110 §15.2: skipped; RFC 9112 §6.3: no content
             return
-        if status == 101 and not self._upgrade:
-            raise self._fail(MalformedResponse("101 Switching Protocols, but no upgrade asked"))
         self._begin_body(status, version)
         if self._no_body or status == 101:
             self._stopped = True  # llhttp would read a body a HEAD response does not have
@@ -353,10 +336,9 @@ class ResponseParser:
     # the final head
 
     def _begin_body(self, status: int, version: bytes) -> None:
-        """Frame the body and decide the connection's persistence (``fields.framing``)."""
-        no_content = self._no_body or status in _NO_CONTENT
+        """Frame the body and decide the connection's persistence (``final_head``)."""
         try:
-            framing = read_framing(self._framing_fields, version, no_content, status == 101)
+            framing = body_framing(self._framing_fields, version, status, self._no_body)
         except MalformedResponse as exc:
             raise self._fail(exc) from None
         self._framing = framing.kind

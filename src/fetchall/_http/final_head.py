@@ -1,0 +1,56 @@
+"""The final response's head, as the parser hands it on (``Head``): the status line's
+checks llhttp lacks (the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, no 101
+unasked), and the body's framing it decides (``fields.read_framing``, with the no-body
+rules of RFC 9110 §9.3.2 and RFC 9112 §6.3). Called once a head, never per byte."""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+from fetchall._http.errors import MalformedResponse
+from fetchall._http.fields import Framing, read_framing
+
+_VERSIONS: Final = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}  # llhttp also takes 0.9 and 2.0
+_NO_CONTENT: Final = frozenset({101, 204, 304})
+
+
+class Head(NamedTuple):
+    """The final response's status line and fields, in order (values without surrounding
+    whitespace, obs-folds unfolded, equal Content-Length repeats merged)."""
+
+    http_version: bytes
+    """``b"HTTP/1.0"`` or ``b"HTTP/1.1"``."""
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
+def check_status_line(number: str, status: int, reason: bytes, upgrade: bool) -> bytes | None:
+    """The HTTP version of a head with llhttp's version ``number``, ``status`` and
+    ``reason``, or None for an interim (1xx) response, skipped (RFC 9110 §15.2); ``upgrade``
+    if the request asked for a protocol switch, which alone makes a 101 acceptable.
+
+    Raises ``MalformedResponse`` for a status line refused."""
+    version = _VERSIONS.get(number)
+    if version is None:
+        raise MalformedResponse(f"HTTP version {number}, not 1.0 or 1.1")
+    if not 100 <= status <= 599:  # RFC 9110 §15; llhttp takes any three digits
+        raise MalformedResponse(f"status {status:03d} outside 100-599")
+    if b"\x00" in reason:  # llhttp lets it through
+        raise MalformedResponse("NUL in the reason phrase")
+    if status < 200 and status != 101:
+        return None  # RFC 9110 §15.2: skipped; RFC 9112 §6.3: no content
+    if status == 101 and not upgrade:
+        raise MalformedResponse("101 Switching Protocols, but no upgrade asked")
+    return version
+
+
+def body_framing(
+    fields: list[tuple[bytes, bytes]], version: bytes, status: int, no_body: bool
+) -> Framing:
+    """The body's framing and the connection's persistence (``fields.read_framing``) of a
+    final head with these framing ``fields``; ``no_body`` for the response to a HEAD.
+
+    Raises ``MalformedResponse`` for a Content-Length or Transfer-Encoding refused."""
+    no_content = no_body or status in _NO_CONTENT
+    return read_framing(fields, version, no_content, status == 101)
