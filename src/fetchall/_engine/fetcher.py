@@ -27,11 +27,11 @@ from typing import Self
 
 from fetchall._bodies import Saver
 from fetchall._engine.attempts import Attempts, Flight
+from fetchall._engine.entries import Entries, lines_of
 from fetchall._engine.host_errors import HostErrors
 from fetchall._engine.hosts import Host, HostGate
 from fetchall._engine.observer import NullObserver, Observer
 from fetchall._http import HttpClient, Resolver, Transport
-from fetchall._input import parse_line
 from fetchall._model import (
     Err,
     ErrorKind,
@@ -66,10 +66,6 @@ class _Stopped:
 
 
 _Item = FetchResult | _Crash | _InputEnd | _Stopped
-
-Entries = Iterable[str | Line] | AsyncIterable[str | Line]
-"""What ``Fetcher.results`` and ``fetch_all`` take: URLs as text (parsed like input lines)
-and/or ``Line`` values, from any iterable or async iterable."""
 
 
 class Fetcher:
@@ -204,7 +200,7 @@ class Fetcher:
         """Read entries, answer invalid ones at once, and dispatch the URLs."""
         count = 0
         try:
-            async for line in _lines(entries):
+            async for line in lines_of(entries):
                 await self._backlog.acquire()
                 count += 1
                 match line.url:
@@ -310,26 +306,3 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _lines(entries: Entries) -> AsyncIterator[Line]:
-    """The ``Line`` of each entry: ``Line`` values as they are, text parsed (``<api>:N``);
-    blank and comment text dropped. TypeError for any other entry."""
-    if isinstance(entries, AsyncIterable):
-        number = 0
-        async for entry in entries:
-            number += 1
-            if (line := _line(entry, number)) is not None:
-                yield line
-    else:
-        for number, entry in enumerate(entries, 1):
-            if (line := _line(entry, number)) is not None:
-                yield line
-
-
-def _line(entry: str | Line, number: int) -> Line | None:
-    if isinstance(entry, Line):
-        return entry
-    if isinstance(entry, str):
-        return parse_line(entry.encode("utf-8", "surrogateescape"), f"<api>:{number}")
-    raise TypeError(f"entry {number} is {type(entry).__name__}, not str or Line")
