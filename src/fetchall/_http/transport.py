@@ -29,7 +29,7 @@ from weakref import WeakKeyDictionary
 import httpx
 
 from fetchall._http.connect import ConnectError, open_connection
-from fetchall._http.connection import Connection, OpenSockets
+from fetchall._http.connection import Connection, OpenSockets, TlsConnection
 from fetchall._http.errors import NoResponse
 from fetchall._http.framing import ResponseBody, encode_request, read_request_body
 from fetchall._http.parser import ResponseParser
@@ -183,6 +183,8 @@ class FastTransport(httpx.AsyncBaseTransport):
     async def _connect(self, origin: Origin, name: str, trace: Trace) -> Connection:
         """A new connection to ``origin``, whose host is ``name`` as sent (an A-label)."""
         loop = asyncio.get_running_loop()
+        tls = origin.scheme == "https"
+        kind = TlsConnection if tls else Connection
         await self._make_room()
         self._connecting += 1
         try:
@@ -190,8 +192,8 @@ class FastTransport(httpx.AsyncBaseTransport):
                 name,
                 origin.port,
                 resolver=self._resolver,
-                protocol_factory=lambda: Connection(loop, self._sockets),
-                ssl_context=self._tls() if origin.scheme == "https" else None,
+                protocol_factory=lambda: kind(loop, self._sockets),
+                ssl_context=self._tls() if tls else None,
                 timeout=self._connect_timeout,
                 trace=trace,
                 where=origin.authority,
