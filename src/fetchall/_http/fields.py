@@ -15,6 +15,10 @@ MAX_LENGTH_DIGITS: Final = 19
 UNDOABLE_CODINGS: Final = frozenset({b"gzip", b"x-gzip", b"deflate"})
 """Transfer codings undone before the body is handed on (``transfer_coding``)."""
 
+FRAMING_NAME_SIZES: Final = frozenset({14, 17, 10})
+"""The lengths of Content-Length, Transfer-Encoding and Connection: the parser lowers
+only fields of these lengths for ``read_framing``."""
+
 
 # body framings (plain ints: an Enum member costs ~80 ns a compare on Python 3.11)
 NONE: Final = 0  # no body

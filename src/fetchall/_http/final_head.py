@@ -1,14 +1,18 @@
 """The final response's head, as the parser hands it on (``Head``): the status line's
 checks llhttp lacks (the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, no 101
-unasked), and the body's framing it decides (``fields.read_framing``, with the no-body
-rules of RFC 9110 §9.3.2 and RFC 9112 §6.3). Called once a head, never per byte."""
+unasked), the body's framing it decides (``fields.read_framing``, with the no-body rules
+of RFC 9110 §9.3.2 and RFC 9112 §6.3), and the errors for content or a close where that
+framing has none (``unexpected_content``, ``closed_early``). Called once a head, or once
+a response fails, never per byte."""
 
 from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from fetchall._http.errors import MalformedResponse
-from fetchall._http.fields import Framing, read_framing
+import httpx
+
+from fetchall._http.errors import IncompleteBody, MalformedResponse, NoResponse
+from fetchall._http.fields import CHUNKED, LENGTH, Framing, read_framing
 
 _VERSIONS: Final = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}  # llhttp also takes 0.9 and 2.0
 _NO_CONTENT: Final = frozenset({101, 204, 304})
@@ -54,3 +58,31 @@ def body_framing(
     Raises ``MalformedResponse`` for a Content-Length or Transfer-Encoding refused."""
     no_content = no_body or status in _NO_CONTENT
     return read_framing(fields, version, no_content, status == 101)
+
+
+def unexpected_content(interim: bool) -> MalformedResponse:
+    """The error for content llhttp found where we expect none (in an ``interim`` response
+    too), or framed otherwise than we read the fields (``Transfer-Encoding: chunked,`` is
+    not chunked for llhttp): never guess."""
+    if interim:
+        return MalformedResponse("a 1xx response with content")
+    return MalformedResponse("body framing unclear")
+
+
+def closed_early(
+    in_body: bool, began: bool, framing: int, received: int, length: int
+) -> httpx.RemoteProtocolError | None:
+    """The error for a connection closed before the response ended: ``in_body`` after its
+    head (``framing`` and ``length`` as ``body_framing`` decided, ``received`` body bytes
+    as framed), else inside a head if a response ``began`` (more than line breaks). None
+    for a close-delimited body, which the close ends (RFC 9112 §6.3 item 8)."""
+    if not in_body:
+        if not began:
+            return NoResponse("the connection closed before a response began")
+        return MalformedResponse("the connection closed inside the response head")
+    if framing == LENGTH:
+        return IncompleteBody(f"the connection closed after {received} of {length} body bytes")
+    if framing == CHUNKED:
+        got = f"inside the chunked body after {received} bytes"
+        return IncompleteBody(f"the connection closed {got}")
+    return None

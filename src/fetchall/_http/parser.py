@@ -12,47 +12,39 @@ Only these escape, at the first byte that shows them, and again at every later c
 (``errors``): ``MalformedResponse``, ``IncompleteBody`` (closed inside a body),
 ``NoResponse`` (closed before a response began); a bug here shows as itself.
 
-Leniencies: ``repair.llhttp``'s, and heads llhttp refuses repaired (``repair``). Checks of
-ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, no 101 unasked
-(``final_head``), the framing fields (``fields``), chunk sizes within 63 bits (``chunks``),
-heads, trailer sections and chunk framing without data up to ``MAX_HEAD_BYTES``; trailer
-fields ignored (framing ones too, RFC 9112 §7.1.2). Transfer codings are undone by the
-reader (``transfer_decoder``), in bounded steps. What llhttp does with each case was
-measured (issue 12's prototype); ``tests/parser_cases.py`` holds the cases.
+Leniencies: ``binding.llhttp``'s, and heads llhttp refuses repaired (``repair``). Checks of
+ours: the status in 100-599, HTTP/1.0 or 1.1, no NUL in the reason, no 101 unasked, no
+content or close the framing does not allow (``final_head``), the framing fields
+(``fields``), heads up to ``MAX_HEAD_BYTES``, chunk sizes within 63 bits, trailer sections
+and chunk framing without data up to it (``chunks``); trailer fields ignored (framing ones
+too, RFC 9112 §7.1.2). Transfer codings are undone by the reader (``transfer_decoder``), in
+bounded steps. What llhttp does with each case was measured (issue 12's prototype);
+``tests/parser_cases.py`` holds the cases.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-import httptools
 import httpx
 
-from fetchall._http.chunks import ChunkSizeGuard
-from fetchall._http.errors import IncompleteBody, MalformedResponse, NoResponse
-from fetchall._http.fields import CHUNKED, CLOSE, LENGTH, NONE
-from fetchall._http.final_head import Head, body_framing, check_status_line
-from fetchall._http.repair import (
-    LLHTTP_ERRORS,
-    HeadRepair,
-    bytes_after_heads,
-    head_too_large,
-    llhttp,
-    skip_line_breaks,
+from fetchall._http.binding import DETACHED, LLHTTP_ERRORS, Stop, llhttp, raised_by_callback
+from fetchall._http.chunks import ChunkedFraming
+from fetchall._http.errors import MalformedResponse
+from fetchall._http.fields import CHUNKED, CLOSE, FRAMING_NAME_SIZES, NONE
+from fetchall._http.final_head import (
+    Head,
+    body_framing,
+    check_status_line,
+    closed_early,
+    unexpected_content,
 )
+from fetchall._http.repair import HeadRepair, bytes_after_heads, head_too_large, skip_line_breaks
 from fetchall._http.transfer_coding import TransferDecoder
 
 MAX_HEAD_BYTES: Final = 100 * 1024
 """The most bytes the status line and fields may take, interim (1xx) heads included:
 httpx (httpcore's h11 setting) and curl allow 100 KiB."""
-
-_FRAMING_NAME_SIZES: Final = frozenset({14, 17, 10})
-"""The lengths of Content-Length, Transfer-Encoding and Connection: only fields of these
-lengths are lowered for ``fields.read_framing``."""
-
-
-class _Stop(Exception):
-    """Raised in a callback to make llhttp stop: the response has ended at its head."""
 
 
 # states (plain ints, as in fields)
@@ -60,12 +52,6 @@ _HEAD: Final = 0  # reading the head(s) with the strict llhttp
 _REPAIR: Final = 1  # the strict llhttp refused a head: see repair
 _BODY: Final = 2
 _DONE: Final = 3
-
-_DETACHED: Final = llhttp(None, lenient_headers=False)
-"""Where a parser's llhttp reference points until the first bytes arrive and once its
-response has ended. llhttp holds the parser's bound callbacks: a cycle left to the garbage
-collector costs ~1.4 us a response, and one alive while a request waits for its answer is
-visited by every collection meanwhile (~2,500 instructions a request at -c 128, callgrind)."""
 
 
 class ResponseParser:
@@ -79,11 +65,10 @@ class ResponseParser:
     # writes. With class-level defaults instead, a request took ~10,000 more instructions
     # (callgrind, -c 64): each miss in the instance falls back to the type's dictionary.
     __slots__ = (
-        "_body_fed", "_chunk_sizes", "_chunked_seen", "_chunks", "_error", "_extra",
-        "_framing", "_framing_fields", "_headers", "_interim", "_keep_alive", "_length",
-        "_llhttp", "_max_head", "_messages", "_no_body", "_raw", "_raw_size", "_reason",
-        "_received", "_repair", "_state", "_stopped", "_trailer", "_unframed", "_upgrade",
-        "complete", "head", "transfer_decoder",
+        "_body_fed", "_chunked", "_chunks", "_error", "_extra", "_framing",
+        "_framing_fields", "_headers", "_interim", "_keep_alive", "_length", "_llhttp",
+        "_max_head", "_messages", "_no_body", "_raw", "_raw_size", "_reason", "_received",
+        "_repair", "_state", "_stopped", "_upgrade", "complete", "head", "transfer_decoder",
     )  # fmt: skip
 
     def __init__(self, method: str, *, upgrade: bool = False, max_head: int = MAX_HEAD_BYTES):
@@ -115,11 +100,8 @@ class ResponseParser:
         """The transfer codings before ``chunked`` to undo (by the reader, in bounded
         steps, ``finish`` at the end): ``take_body`` gives the bytes still coded."""
         self._body_fed = False  # llhttp gave body bytes in the feed being parsed
-        self._unframed = 0  # chunked: bytes of the feeds since the last with body bytes
-        self._trailer = 0  # bytes of the trailer fields parsed
-        self._chunk_sizes: ChunkSizeGuard | None = None
-        self._chunked_seen = False  # llhttp found a chunk, not bytes we would frame otherwise
-        self._llhttp = _DETACHED  # the real one is made when the first bytes arrive
+        self._chunked: ChunkedFraming | None = None  # made for a chunked body
+        self._llhttp = DETACHED  # the real one is made when the first bytes arrive
 
     @property
     def reusable(self) -> bool:
@@ -157,30 +139,24 @@ class ResponseParser:
         §6.3 item 8) and is an error anywhere else before the response ended."""
         if self._error is not None:
             raise self._error
-        if self._state == _BODY:
-            if self._framing == LENGTH:
-                got = f"after {self._received} of {self._length} body bytes"
-                raise self._fail(IncompleteBody(f"the connection closed {got}"))
-            if self._framing == CHUNKED:
-                got = f"inside the chunked body after {self._received} bytes"
-                raise self._fail(IncompleteBody(f"the connection closed {got}"))
-            self._finish()
-        elif self._state != _DONE:
-            if not self._messages and self._repair is None:  # nothing but line breaks, if anything
-                raise self._fail(NoResponse("the connection closed before a response began"))
-            raise self._fail(MalformedResponse("the connection closed inside the response head"))
+        if self._state != _DONE:
+            began = self._messages > 0 or self._repair is not None  # not just line breaks
+            in_body = self._state == _BODY
+            self._error = closed_early(in_body, began, self._framing, self._received, self._length)
+            if self._error is not None:
+                raise self._error
+            self._done()
         self._extra = True  # nothing can follow on this connection
 
     # reading the head(s)
 
     def _feed_head(self, data: bytes) -> None:
-        if self._llhttp is _DETACHED:  # the first bytes
+        if self._llhttp is DETACHED:  # the first bytes
             self._llhttp = llhttp(self, lenient_headers=False)
         room = self._max_head - self._raw_size
         self._raw_size += len(data)
         if self._repair is not None:
-            self._repair.add(data)
-            self._repaired()
+            self._repair.feed(data, self._parse_repaired, self._after_heads)
             return
         self._raw.append(data)
         if len(data) <= room:
@@ -189,22 +165,16 @@ class ResponseParser:
             self._execute(data[:room])
             if self._repair is None:  # (a repair took all of data)
                 if self._state == _HEAD:
-                    raise self._fail(head_too_large(self._max_head))
+                    raise head_too_large(self._max_head)
                 self._after_heads(data[room:])
         if self._stopped and self._repair is None:  # llhttp cannot say where it stopped
             self._extra = self._extra or bytes_after_heads(b"".join(self._raw), self._messages)
         if self._state >= _BODY:
             self._raw = []
 
-    def _repaired(self) -> None:
-        """Parse the heads ``HeadRepair`` hands out, normalised, with a lenient llhttp;
-        then what follows the final one."""
-        assert self._repair is not None
-        rest = self._repair.heads(self._parse_repaired)
-        if rest is not None:
-            self._after_heads(rest)
-
     def _parse_repaired(self, head: bytes) -> bool:
+        """Parse a head ``HeadRepair`` handed out, normalised, with the lenient llhttp:
+        whether it was the final one."""
         self._execute(head)
         return self._state >= _BODY
 
@@ -217,105 +187,77 @@ class ResponseParser:
             self._extra = self._extra or skip_line_breaks(rest) < len(rest)
 
     def _execute(self, data: bytes) -> None:
-        """Feed llhttp; its exceptions, and those our callbacks raised, become ours."""
+        """Feed llhttp; its exceptions, and those our callbacks raised, become ours (which
+        ``feed`` remembers)."""
         try:
             self._llhttp.feed_data(data)
         except LLHTTP_ERRORS as exc:
             error: Exception = exc  # handled below, outside the except clause: unchained
         else:
-            if self._chunk_sizes is not None and self._state == _BODY:
-                try:
-                    self._chunk_sizes.fed(data, self._received)
-                except MalformedResponse as exc:
-                    raise self._fail(exc) from None
-                self._count_framing(len(data))
+            if self._chunked is not None and self._state == _BODY:
+                self._chunked.fed(data, self._received, self._body_fed)
+                self._body_fed = False
             return
-        if self._error is not None:  # raised by a callback, and swallowed by httptools
-            raise self._error
-        cause = error.__context__
-        if cause is not None and not isinstance(cause, _Stop | httptools.HttpParserError):
-            raise cause  # a bug in a callback: let it show as one
+        cause = raised_by_callback(error)
+        if cause is not None:  # ours, or a bug in a callback: let it show as one
+            raise cause
         if self._state == _DONE:  # llhttp stopped, or refused what came after
             self._extra = self._extra or not self._stopped
         elif self._state == _HEAD:  # perhaps a fold or a repeated Content-Length
             self._state = _REPAIR
             self._forget_head()
             self._llhttp = llhttp(self, lenient_headers=True)
-            self._repair = HeadRepair(b"".join(self._raw), self._max_head)
-            self._raw = []
-            self._repaired()
+            self._repair = HeadRepair(self._max_head)
+            raw, self._raw = b"".join(self._raw), []
+            self._repair.feed(raw, self._parse_repaired, self._after_heads)
         else:
-            raise self._fail(MalformedResponse(str(error)))
-
-    def _count_framing(self, size: int) -> None:
-        """Bound what a chunked body holds besides data: a feed with no body bytes is all
-        size lines, extensions, line breaks or trailer fields; more than ``_max_head`` of
-        them in a row (or of trailer fields) fails, as a head that large does (RFC 9112
-        §7.1.2: trailer fields are limited as header fields are)."""
-        if self._body_fed:
-            self._body_fed = False
-            self._unframed = 0
-        else:
-            self._unframed += size
-        if self._unframed > self._max_head or self._trailer > self._max_head:
-            limit = self._max_head // 1024
-            raise self._fail(
-                MalformedResponse(
-                    f"chunked body framing or trailer section over {limit} KiB without data"
-                )
-            )
+            raise MalformedResponse(str(error))
 
     # llhttp's callbacks
 
     def on_message_begin(self) -> None:
         if self._state == _DONE:  # a second response: our request had one
             self._extra = True
-            raise _Stop
+            raise Stop
         self._messages += 1
 
     def on_status(self, reason: bytes) -> None:
         self._reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._state == _BODY:  # a trailer field: counted, never kept (RFC 9112 §7.1.2)
-            self._trailer += len(name) + len(value) + 4
-            if self._trailer > self._max_head:
-                self._count_framing(0)  # raises
+        if self._state == _BODY:  # a trailer field (after the last chunk): never kept
+            assert self._chunked is not None  # made with the chunked framing
+            self._chunked.trailer_field(len(name) + len(value) + 4)
             return
         value = value.rstrip(b" \t")  # llhttp drops the whitespace before, not after
         self._headers.append((name, value))
-        if len(name) in _FRAMING_NAME_SIZES:
+        if len(name) in FRAMING_NAME_SIZES:
             self._framing_fields.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         status = self._llhttp.get_status_code()
         number = self._llhttp.get_http_version()
-        try:
-            version = check_status_line(number, status, self._reason, self._upgrade)
-        except MalformedResponse as exc:
-            raise self._fail(exc) from None
+        version = check_status_line(number, status, self._reason, self._upgrade)
         if version is None:
             self._interim = True  # RFC 9110 §15.2: skipped; RFC 9112 §6.3: no content
             return
         self._begin_body(status, version)
         if self._no_body or status == 101:
             self._stopped = True  # llhttp would read a body a HEAD response does not have
-            raise _Stop
+            raise Stop
 
     def on_chunk_header(self) -> None:
-        if self._state != _BODY or self._framing != CHUNKED:
-            raise self._fail(self._unexpected_content())
-        assert self._chunk_sizes is not None  # made with the chunked framing
-        self._chunk_sizes.began(self._received)
-        self._chunked_seen = True
+        if self._state != _BODY or self._chunked is None:
+            raise unexpected_content(self._interim)
+        self._chunked.began(self._received)
 
     def on_chunk_complete(self) -> None:
-        assert self._chunk_sizes is not None  # only after on_chunk_header
-        self._chunk_sizes.ended()
+        assert self._chunked is not None  # only after on_chunk_header
+        self._chunked.ended()
 
     def on_body(self, body: bytes) -> None:
-        if self._state != _BODY or (self._framing == CHUNKED and not self._chunked_seen):
-            raise self._fail(self._unexpected_content())
+        if self._state != _BODY or (self._chunked is not None and not self._chunked.seen):
+            raise unexpected_content(self._interim)
         self._received += len(body)
         self._body_fed = True
         self._chunks.append(body)
@@ -324,7 +266,7 @@ class ResponseParser:
         if self._interim:
             self._forget_head()
         elif self._state == _BODY:
-            self._finish()
+            self._done()
 
     def _forget_head(self) -> None:
         """Start afresh on a head: after an interim response, or to parse again."""
@@ -337,18 +279,12 @@ class ResponseParser:
 
     def _begin_body(self, status: int, version: bytes) -> None:
         """Frame the body and decide the connection's persistence (``final_head``)."""
-        try:
-            framing = body_framing(self._framing_fields, version, status, self._no_body)
-        except MalformedResponse as exc:
-            raise self._fail(exc) from None
+        framing = body_framing(self._framing_fields, version, status, self._no_body)
         self._framing = framing.kind
         self._length = framing.length
         self._keep_alive = framing.persistent
         if framing.kind == CHUNKED:
-            self._chunk_sizes = ChunkSizeGuard()
-            # a Content-Length among the trailer fields is ignored, not an error (RFC 9112
-            # §7.1.2, RFC 9110 §6.5.1: framing fields are never merged from a trailer)
-            self._llhttp.set_dangerous_leniencies(lenient_chunked_length=True)
+            self._chunked = ChunkedFraming(self._max_head, self._llhttp)
             if framing.codings:
                 self.transfer_decoder = TransferDecoder(framing.codings)
         self.head = Head(version, status, self._reason, self._headers)
@@ -358,22 +294,7 @@ class ResponseParser:
         else:
             self._state = _BODY
 
-    def _finish(self) -> None:
-        self._done()
-
     def _done(self) -> None:
         self._state = _DONE
         self.complete = True
-        self._llhttp = _DETACHED  # a running llhttp keeps itself alive
-
-    def _fail(self, error: httpx.RemoteProtocolError) -> httpx.RemoteProtocolError:
-        """Remember ``error`` (every later call raises it again) and return it to raise."""
-        self._error = error
-        return error
-
-    def _unexpected_content(self) -> MalformedResponse:
-        """Content llhttp found where we expect none, or framed otherwise than we read the
-        fields (``Transfer-Encoding: chunked,`` is not chunked for llhttp): never guess."""
-        if self._interim:
-            return MalformedResponse("a 1xx response with content")
-        return MalformedResponse("body framing unclear")
+        self._llhttp = DETACHED  # a running llhttp keeps itself alive

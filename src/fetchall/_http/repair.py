@@ -21,28 +21,12 @@ from typing import Final
 
 import httptools
 
+from fetchall._http.binding import LLHTTP_ERRORS, llhttp
 from fetchall._http.errors import MalformedResponse
 from fetchall._http.fields import content_length
 
-LLHTTP_ERRORS: Final = (httptools.HttpParserError, httptools.HttpParserUpgrade)
-"""What httptools raises for bytes llhttp refuses (and for a 101 with Upgrade fields)."""
-
 _BLANK_LINE: Final = re.compile(rb"\n\r?\n")
 _LINE_BREAKS: Final = re.compile(rb"[\r\n]*")
-
-
-def llhttp(callbacks: object, *, lenient_headers: bool) -> httptools.HttpResponseParser:
-    """A response parser with the leniencies RFC 9112 allows a recipient and all llhttp's
-    other checks on: a bare LF ends a line (§2.2) and whitespace may follow a chunk size
-    (§7.1.1, a device aiohttp met: nodejs/llhttp#244). ``lenient_headers`` only for
-    normalised heads (see the module docstring)."""
-    parser = httptools.HttpResponseParser(callbacks)
-    parser.set_dangerous_leniencies(
-        lenient_optional_cr_before_lf=True,
-        lenient_spaces_after_chunk_size=True,
-        lenient_headers=lenient_headers,
-    )
-    return parser
 
 
 class HeadRepair:
@@ -54,29 +38,30 @@ class HeadRepair:
     the timeout. Every byte is searched and checked once: a head trickled a byte a read
     costs linear time (100 KiB heads sent a byte a read: 0.06-0.19 s each, measured)."""
 
-    def __init__(self, received: bytes, max_head: int) -> None:
-        self._pending = bytearray(received)
-        self._received = len(received)  # every byte added
+    def __init__(self, max_head: int) -> None:
+        self._pending = bytearray()
+        self._received = 0  # every byte added
         self._taken = 0  # bytes taken off the front of _pending
         self._max_head = max_head
         self._checker: httptools.HttpResponseParser | None = None  # at a head's start: None
         self._checked = 0  # how much of _pending the checker saw; -1 once the line was good
         self._searched = 0  # how much of _pending was searched for the end of the head
 
-    def add(self, data: bytes) -> None:
+    def feed(
+        self, data: bytes, parse: Callable[[bytes], bool], after: Callable[[bytes], None]
+    ) -> None:
+        """Add ``data``; hand each whole head, normalised, to ``parse`` until it says that
+        was the final one; then the bytes after it (taken) to ``after``. Raises as
+        ``next_head``."""
         self._pending += data
         self._received += len(data)
-
-    def heads(self, parse: Callable[[bytes], bool]) -> bytes | None:
-        """Hand each whole head, normalised, to ``parse`` until it says that was the final
-        one; then the bytes after it (taken). None while more bytes are needed. Raises as
-        ``next_head``."""
         for _ in range(len(self._pending) + 1):  # each round takes a head (at least a byte)
             head = self.next_head()
             if head is None:
-                return None
+                return
             if parse(head):
-                return self.rest()
+                after(self.rest())
+                return
         raise AssertionError("unreachable: each round takes a head")  # pragma: no cover
 
     def next_head(self) -> bytes | None:
