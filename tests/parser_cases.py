@@ -274,6 +274,33 @@ CASES: dict[str, Case] = {
     "Transfer-Encoding: chunked<TAB> (llhttp: not chunked)": body_fails(
         MalformedResponse, "framing", OK + b"Transfer-Encoding: chunked\t\r\n\r\n" + chunked(b"x")
     ),
+    "Transfer-Encoding: gzip, chunked, zero bytes between members (skipped, as gzip(1))": Case(
+        OK
+        + b"Transfer-Encoding: gzip, chunked\r\n\r\n"
+        + chunked(gzip.compress(b"hello ") + b"\0" * 7 + gzip.compress(b"world")),
+        body=b"hello world",
+        reusable=True,
+    ),
+    "Transfer-Encoding: gzip, chunked, junk after a member": body_fails(
+        MalformedResponse,
+        "could not undo the gzip coding: invalid gzip data",
+        OK + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked(gzip.compress(b"hi") + b"junk"),
+    ),
+    "Transfer-Encoding: deflate, gzip, chunked (undone last first)": Case(
+        OK
+        + b"Transfer-Encoding: deflate, gzip, chunked\r\n\r\n"
+        + chunked(gzip.compress(zlib.compress(b"twice coded"))),
+        body=b"twice coded",
+        reusable=True,
+    ),
+    "Transfer-Encoding: deflate, chunked, no body byte (empty, as a content coding)": Case(
+        OK + b"Transfer-Encoding: deflate, chunked\r\n\r\n0\r\n\r\n", body=b"", reusable=True
+    ),
+    "Transfer-Encoding: deflate, chunked, deflate cut short": body_fails(
+        MalformedResponse,
+        "the deflate transfer coding ends early",
+        OK + b"Transfer-Encoding: deflate, chunked\r\n\r\n" + chunked(zlib.compress(b"x" * 99)[:6]),
+    ),
     "Transfer-Encoding: deflate, chunked, data after the stream": body_fails(
         MalformedResponse,
         "after the end",

@@ -50,7 +50,7 @@ def parse(pieces: list[bytes], method: str = "GET", upgrade: bool = False) -> Ou
         if parser.transfer_decoder is not None:  # undone by the reader (the connection)
             outcome.reusable = False  # (closed if undoing fails)
             body = [piece for data in body for piece in parser.transfer_decoder.decode(data)]
-            parser.transfer_decoder.finish()
+            body += parser.transfer_decoder.finish()
             outcome.reusable = parser.reusable
     except httpx.RemoteProtocolError as exc:
         outcome.error, outcome.message = type(exc), str(exc)

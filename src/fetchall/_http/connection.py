@@ -181,7 +181,8 @@ class Connection(asyncio.BaseProtocol):
             elif parser.complete:
                 if decoder is not None:
                     try:
-                        decoder.finish()
+                        async for piece in paced(decoder.finish()):
+                            yield piece
                     except MalformedResponse:
                         self.close()
                         raise
