@@ -21,6 +21,11 @@ from fetchall._origin import Origin
 from fetchall._settings import Settings
 
 
+def _unknown() -> Response | None:
+    """Nothing is known of a response: no attempt in flight."""
+    return None
+
+
 @dataclass(slots=True, eq=False)
 class Flight:
     """A line being fetched: its host, when its first attempt started, attempts made so
@@ -37,7 +42,7 @@ class Flight:
     attempts: int = 0
     path: str | None = None
     sha256: str | None = None
-    known: Callable[[], Response | None] = field(default=lambda: None, repr=False)
+    known: Callable[[], Response | None] = field(default=_unknown, repr=False)
     """What is known of the latest attempt's response (for a ``cancelled`` result)."""
     _origin: Origin | None = field(default=None, init=False, repr=False)
 
@@ -99,6 +104,7 @@ class Attempts:
             return Err(given_up.error)
         while True:
             outcome = await self._attempt(flight)
+            flight.known = _unknown  # it and its trace held the flight in a cycle
             self._host_errors.record(flight, outcome)
             match outcome:
                 case Err(error) if flight.attempts <= settings.retries and is_transient(error):

@@ -135,6 +135,7 @@ async def attempt(
                 reason = await _receive(response, settings, partial, progress, sink)
             finally:
                 await response.aclose()
+                response.stream = _NO_BODY  # httpx's held the response: a cycle to collect
     except TooSlow as exc:
         return Err(FetchError(ErrorKind.TIMEOUT, str(exc), partial.response()))
     except TimeoutError:

@@ -94,6 +94,7 @@ class Connection(asyncio.BaseProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._sockets.count -= 1
+        self._transport = None  # it holds this protocol: no cycle for the collector to find
         if self._lost is None:
             self._lost = self._loop.create_future()
         if not self._lost.done():  # a wait_lost() cancelled by a stopping run cancels it
@@ -122,8 +123,8 @@ class Connection(asyncio.BaseProtocol):
         """Write a request whose response ``parser`` reads."""
         self._parser = parser
         self._kept = False
-        assert self._transport is not None
-        self._transport.write(request)
+        if self._transport is not None:  # (lost already: the reader finds it closed)
+            self._transport.write(request)
         if self._early:
             self.data_received(b"".join(self._early))
             self._early = []
