@@ -49,8 +49,10 @@ from fetchall._http.errors import (
     ProxyConnectTimeout,
     ProxyMalformedResponse,
     ProxyNoResponse,
+    StreamEnded,
     TunnelRefused,
 )
+from fetchall._http.http2_errors import H2_ERRORS, typed
 from fetchall._http.httpcore_reach import (
     HEAD_BUDGET,
     HEAD_TOO_LARGE,
@@ -74,6 +76,9 @@ _NO_RESPONSE = "Server disconnected without sending a response"
 """httpcore's wording (``_async/http11.py``) for a connection closed before any byte."""
 _INCOMPLETE_BODY = "peer closed connection without sending complete message body"
 """h11's wording (``_readers.py``) for a body its framing says is not over."""
+
+_BODY_ERRORS: tuple[type[Exception], ...] = (httpx.RemoteProtocolError, *H2_ERRORS)
+"""What a body's reading raises that ``_raise_typed`` types (h2's own, over HTTP/2)."""
 
 
 class TypedErrorsTransport(httpx.AsyncBaseTransport):
@@ -107,7 +112,9 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
                 no_answer = isinstance(exc, NoResponse) or str(exc).startswith(_NO_RESPONSE)
                 kind = ProxyNoResponse if no_answer else ProxyMalformedResponse
                 raise self._proxy_error(kind, readable(exc), request, exc) from exc
-            _raise_typed(exc)
+            _raise_typed(exc, in_body=False)
+        except httpx.LocalProtocolError as exc:  # httpcore's wrapping of h2's ProtocolError
+            _raise_typed(exc, in_body=False)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._raise_proxy_unreached(exc, request)
         finally:
@@ -190,8 +197,8 @@ class _TypedStream(httpx.AsyncByteStream):
         try:
             async for chunk in self._inner:
                 yield chunk
-        except httpx.RemoteProtocolError as exc:
-            _raise_typed(exc)
+        except _BODY_ERRORS as exc:
+            _raise_typed(exc, in_body=True)
 
     async def aclose(self) -> None:
         close_if_trailing(self._inner)  # httpcore then closes it, not reused
@@ -216,9 +223,15 @@ class _TunnelWatch:
             await self._inner(name, info)
 
 
-def _raise_typed(exc: httpx.RemoteProtocolError) -> NoReturn:
-    """Raise the typed exception ``exc`` means (chained to it), or ``exc`` itself."""
-    if isinstance(exc, NoResponse | IncompleteBody | MalformedResponse):
+def _raise_typed(exc: Exception, *, in_body: bool) -> NoReturn:
+    """Raise the typed exception ``exc`` (met before the head or ``in_body``) means
+    (chained to it), or ``exc`` itself."""
+    if isinstance(exc, NoResponse | IncompleteBody | MalformedResponse | StreamEnded):
+        raise exc
+    http2 = typed(exc, in_body=in_body)
+    if http2 is not None:
+        raise http2 from exc
+    if not isinstance(exc, httpx.RemoteProtocolError):
         raise exc
     message = str(exc)
     if message.startswith(_NO_RESPONSE):
