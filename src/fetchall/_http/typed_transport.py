@@ -62,7 +62,7 @@ from fetchall._http.httpcore_reach import (
     head_too_large,
     readable,
 )
-from fetchall._http.timing import TRACE, UNTRACED, Trace
+from fetchall._http.timing import CURRENT, TRACE, UNTRACED, Trace
 from fetchall._origin import Origin
 
 MIN_STATUS, MAX_STATUS = 100, 599
@@ -101,6 +101,7 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
         if self._proxy is not None and self._proxy.scheme.startswith("http"):
             request.extensions = {**extensions, "trace": tunnel}
         token = HEAD_BUDGET.set(budget)
+        current = CURRENT.set(trace)  # the resolving backend marks the lookup's end in it
         try:
             response = await self._inner.handle_async_request(request)
         except httpx.ProxyError as exc:
@@ -120,6 +121,7 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
         finally:
             request.extensions = extensions
             HEAD_BUDGET.reset(token)  # the body's reads are not counted
+            CURRENT.reset(current)
         if head_too_large(response.stream, budget):
             await response.aclose()
             raise MalformedResponse(HEAD_TOO_LARGE, request=request)
