@@ -140,16 +140,37 @@ async def test_httpx_transport_gives_connect_tls_ttfb_and_the_address(
     assert first.http_version == "HTTP/1.1"
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_httpx_transport_times_the_lookup_of_a_name(
+    server: TestServer, named_tls_server: TestServer, ca_file: Path, scheme: str
+) -> None:
+    """On httpx's transport a name is looked up by fetchall's resolver (here one that
+    answers 127.0.0.1): a new connection has time_dns, as on fetchall's transport; a
+    reused one has only time to first byte."""
+    port = server.port if scheme == "http" else named_tls_server.port
+    urls = [f"{scheme}://{NAME}:{port}/bytes/{n}" for n in (1, 2)]
+    settings = Settings(concurrency=1, transport="httpx", cacert=str(ca_file))
+    first, second = await run(urls, settings)
+    assert phases(first) == (True, True, scheme == "https", True)
+    assert phases(second) == (False, False, False, True)
+    assert first.remote_ip == "127.0.0.1"
+
+
 @pytest.mark.parametrize(
     ("transport", "host", "looked_up"),
-    [("fast", NAME, [Phase.RESOLVING]), ("fast", "127.0.0.1", []), ("httpx", "127.0.0.1", [])],
+    [
+        ("fast", NAME, [Phase.RESOLVING]),
+        ("fast", "127.0.0.1", []),
+        ("httpx", NAME, [Phase.RESOLVING]),
+        ("httpx", "127.0.0.1", []),
+    ],
 )
 async def test_observers_are_told_each_phase(
     fresh_server: TestServer, transport: str, host: str, looked_up: list[Phase]
 ) -> None:
     """The phases of each request, as they begin: a new connection's, then a reused
-    one's. (httpx's transport resolves names itself, so it is given an address: no test
-    may ask the machine's resolver.)"""
+    one's (names are resolved by the test's resolver on either transport: no test may
+    ask the machine's resolver)."""
     log = PhaseLog()
     urls = [f"http://{host}:{fresh_server.port}/bytes/{n}" for n in (1, 2)]
     await run(urls, Settings(concurrency=1, transport=transport), observer=log)

@@ -32,6 +32,8 @@ from fetchall._http.connect import HAPPY_EYEBALLS_DELAY, interleave, ip_literal
 from fetchall._http.deadline import Deadline
 from fetchall._http.race import RaceLost, race
 from fetchall._http.resolver import ResolveError, Resolver, no_answer_within
+from fetchall._http.timing import CURRENT
+from fetchall._model import Phase
 
 
 def resolve_with(
@@ -85,6 +87,8 @@ class ResolvingBackend(httpcore.AsyncNetworkBackend):
         deadline = perf_counter() + limit
         literal = ip_literal(host)
         addresses = literal if literal is not None else await self._resolve(host, port, limit)
+        if literal is None:
+            CURRENT.get().begin(Phase.CONNECTING)  # the lookup (its trace's) is over
         ordered = interleave(addresses)
         if len(ordered) == 1:  # nothing to race: no task
             return await self._inner.connect_tcp(

@@ -12,7 +12,10 @@ the first two only in its messages; see ``typed_transport``)::
     ├── NoResponse          closed before any byte of a response: ``protocol`` (a reused
     │                       connection's request is retried once, if safe)
     ├── IncompleteBody      closed inside a body its framing says is not over: ``read``
-    └── MalformedResponse   bytes that are not an acceptable HTTP/1.x response: ``protocol``
+    │   └── StreamCut       an HTTP/2 body ended by RST_STREAM or GOAWAY: ``read``
+    ├── StreamEnded         HTTP/2: RST_STREAM or GOAWAY before the head: ``protocol``
+    └── MalformedResponse   bytes that are not an acceptable HTTP/1.x response, or HTTP/2
+                            broken by the server: ``protocol``
 
 and, from ``typed_transport`` through a proxy, ``ProxyConnectError`` and
 ``ProxyConnectTimeout`` (subclasses of httpx's): the proxy itself could not be resolved or
@@ -44,6 +47,11 @@ from fetchall._settings import Settings
 _E = TypeVar("_E", bound=BaseException)
 
 
+class Worded:
+    """Mixed into the errors whose own message says, for people, what their cause says
+    (a record shows it rather than the cause's)."""
+
+
 class NoResponse(httpx.RemoteProtocolError):
     """The server closed the connection before sending any response."""
 
@@ -52,7 +60,17 @@ class IncompleteBody(httpx.RemoteProtocolError):
     """The connection ended before the whole body (by its framing) arrived."""
 
 
-class MalformedResponse(httpx.RemoteProtocolError):
+class StreamCut(Worded, IncompleteBody):
+    """The server reset the request's HTTP/2 stream (RST_STREAM, RFC 9113 §6.4) or ended
+    the connection (GOAWAY, §6.8) inside the body; the message names the error code."""
+
+
+class StreamEnded(Worded, httpx.RemoteProtocolError):
+    """The server reset the request's HTTP/2 stream or ended the connection before the
+    response head (RFC 9113 §6.4, §6.8); the message names the error code."""
+
+
+class MalformedResponse(Worded, httpx.RemoteProtocolError):
     """The bytes received break HTTP/1.1 in a way fetchall will not guess around (the
     message says how); the connection they came on is closed at once."""
 
@@ -154,6 +172,8 @@ def classify(
         return ErrorKind.TLS, f"TLS with {where} failed: {_tls_detail(tls_error)}"
     if received is not None:
         return _after_head(exc, where, detail, received)
+    if isinstance(exc, StreamEnded):
+        return ErrorKind.PROTOCOL, f"no response from {where}: {exc}"
     if isinstance(exc, NoResponse | httpx.ReadError):
         return ErrorKind.PROTOCOL, f"{where} closed the connection without answering"
     if isinstance(exc, httpx.ProtocolError):
@@ -225,11 +245,11 @@ def _tls_detail(error: ssl.SSLError) -> str:
 
 
 def _detail(exc: BaseException) -> str:
-    """The most specific message in the chain: a ``MalformedResponse``'s own (it says what
-    its cause says, for people), else the last."""
-    malformed = _first_cause(exc, MalformedResponse)
-    if malformed is not None and str(malformed):
-        return str(malformed)
+    """The most specific message in the chain: a ``Worded`` error's own (it says what its
+    cause says, for people), else the last."""
+    worded = next((cause for cause in _causes(exc) if isinstance(cause, Worded)), None)
+    if worded is not None and str(worded):
+        return str(worded)
     messages = [str(cause) for cause in _causes(exc) if str(cause)]
     return messages[-1] if messages else type(exc).__name__
 

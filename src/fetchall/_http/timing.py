@@ -13,13 +13,18 @@ Phases follow one another: resolving, connecting, tls, waiting, receiving. A pha
 from its mark to the next phase's mark (``time_connect`` ends where TLS begins, or where
 the request is sent); a phase without a mark did not happen, and its time is None: a
 reused connection has neither lookup, nor connect, nor TLS; plain http has no TLS. httpcore
-resolves names inside its TCP connect, so on httpx's transports ``time_dns`` is None and
+resolves names inside its TCP connect: its ``connect_tcp.started`` for a host name begins
+resolving, and ``backend``'s resolving backend begins connecting once the name is
+resolved, through ``CURRENT`` (the trace of the request this task sends); with another
+backend (an API caller's transport) nobody says so, and ``time_dns`` is None while
 ``time_connect`` includes the lookup. Times are ``time.perf_counter`` seconds.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
+from contextvars import ContextVar
 from time import perf_counter
 from typing import NamedTuple, Protocol
 
@@ -78,6 +83,8 @@ class Trace:
     async def __call__(self, name: str, info: Mapping[str, object]) -> None:
         """httpcore's ``trace`` extension: mark the phase an event begins, if any."""
         phase = _HTTPCORE_PHASES.get(name.partition(".")[2])
+        if phase is Phase.CONNECTING and _is_name(info.get("host")):
+            phase = Phase.RESOLVING  # httpcore resolves it inside the connect
         if phase is not None:
             self.begin(phase)
 
@@ -90,12 +97,25 @@ class Trace:
         waiting = marks.get(Phase.WAITING)
         receiving = marks.get(Phase.RECEIVING)
         connected = waiting if tls is None else tls
+        if connecting is None:  # resolved inside a connect nobody marked: both in one
+            connecting, resolving = resolving, None
         return Timings(
             None if resolving is None or connecting is None else connecting - resolving,
             None if connecting is None or connected is None else connected - connecting,
             None if tls is None or waiting is None else waiting - tls,
             None if waiting is None or receiving is None else receiving - waiting,
         )
+
+
+def _is_name(host: object) -> bool:
+    """Whether httpcore's ``host`` is a name to resolve (not an IP literal)."""
+    if not isinstance(host, str):
+        return False
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return True
+    return False
 
 
 class _Unobserved:
@@ -106,3 +126,7 @@ class _Unobserved:
 UNTRACED = Trace(_Unobserved())
 """The trace of a request that came without one (fetchall's transport used on its own):
 marked, never read."""
+
+CURRENT: ContextVar[Trace] = ContextVar("fetchall_trace", default=UNTRACED)
+"""The trace of the request this task sends through httpx's transport (set by
+``typed_transport``: httpcore connects in the task that sends the request)."""

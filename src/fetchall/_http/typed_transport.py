@@ -49,8 +49,10 @@ from fetchall._http.errors import (
     ProxyConnectTimeout,
     ProxyMalformedResponse,
     ProxyNoResponse,
+    StreamEnded,
     TunnelRefused,
 )
+from fetchall._http.http2_errors import H2_ERRORS, typed
 from fetchall._http.httpcore_reach import (
     HEAD_BUDGET,
     HEAD_TOO_LARGE,
@@ -60,7 +62,7 @@ from fetchall._http.httpcore_reach import (
     head_too_large,
     readable,
 )
-from fetchall._http.timing import TRACE, UNTRACED, Trace
+from fetchall._http.timing import CURRENT, TRACE, UNTRACED, Trace
 from fetchall._origin import Origin
 
 MIN_STATUS, MAX_STATUS = 100, 599
@@ -74,6 +76,9 @@ _NO_RESPONSE = "Server disconnected without sending a response"
 """httpcore's wording (``_async/http11.py``) for a connection closed before any byte."""
 _INCOMPLETE_BODY = "peer closed connection without sending complete message body"
 """h11's wording (``_readers.py``) for a body its framing says is not over."""
+
+_BODY_ERRORS: tuple[type[Exception], ...] = (httpx.RemoteProtocolError, *H2_ERRORS)
+"""What a body's reading raises that ``_raise_typed`` types (h2's own, over HTTP/2)."""
 
 
 class TypedErrorsTransport(httpx.AsyncBaseTransport):
@@ -96,6 +101,7 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
         if self._proxy is not None and self._proxy.scheme.startswith("http"):
             request.extensions = {**extensions, "trace": tunnel}
         token = HEAD_BUDGET.set(budget)
+        current = CURRENT.set(trace)  # the resolving backend marks the lookup's end in it
         try:
             response = await self._inner.handle_async_request(request)
         except httpx.ProxyError as exc:
@@ -107,12 +113,15 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
                 no_answer = isinstance(exc, NoResponse) or str(exc).startswith(_NO_RESPONSE)
                 kind = ProxyNoResponse if no_answer else ProxyMalformedResponse
                 raise self._proxy_error(kind, readable(exc), request, exc) from exc
-            _raise_typed(exc)
+            _raise_typed(exc, in_body=False)
+        except httpx.LocalProtocolError as exc:  # httpcore's wrapping of h2's ProtocolError
+            _raise_typed(exc, in_body=False)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._raise_proxy_unreached(exc, request)
         finally:
             request.extensions = extensions
             HEAD_BUDGET.reset(token)  # the body's reads are not counted
+            CURRENT.reset(current)
         if head_too_large(response.stream, budget):
             await response.aclose()
             raise MalformedResponse(HEAD_TOO_LARGE, request=request)
@@ -190,8 +199,8 @@ class _TypedStream(httpx.AsyncByteStream):
         try:
             async for chunk in self._inner:
                 yield chunk
-        except httpx.RemoteProtocolError as exc:
-            _raise_typed(exc)
+        except _BODY_ERRORS as exc:
+            _raise_typed(exc, in_body=True)
 
     async def aclose(self) -> None:
         close_if_trailing(self._inner)  # httpcore then closes it, not reused
@@ -216,9 +225,15 @@ class _TunnelWatch:
             await self._inner(name, info)
 
 
-def _raise_typed(exc: httpx.RemoteProtocolError) -> NoReturn:
-    """Raise the typed exception ``exc`` means (chained to it), or ``exc`` itself."""
-    if isinstance(exc, NoResponse | IncompleteBody | MalformedResponse):
+def _raise_typed(exc: Exception, *, in_body: bool) -> NoReturn:
+    """Raise the typed exception ``exc`` (met before the head or ``in_body``) means
+    (chained to it), or ``exc`` itself."""
+    if isinstance(exc, NoResponse | IncompleteBody | MalformedResponse | StreamEnded):
+        raise exc
+    http2 = typed(exc, in_body=in_body)
+    if http2 is not None:
+        raise http2 from exc
+    if not isinstance(exc, httpx.RemoteProtocolError):
         raise exc
     message = str(exc)
     if message.startswith(_NO_RESPONSE):
