@@ -137,9 +137,10 @@ async def attempt(
                 await response.aclose()
                 response.stream = _NO_BODY  # httpx's held the response: a cycle to collect
     except TooSlow as exc:
-        return Err(FetchError(ErrorKind.TIMEOUT, str(exc), partial.response()))
+        message = str(exc) + _unanswered(partial.trace)
+        return Err(FetchError(ErrorKind.TIMEOUT, message, partial.response()))
     except TimeoutError:
-        message = f"no complete response within {settings.timeout:g}s"
+        message = f"no complete response within {settings.timeout:g}s" + _unanswered(partial.trace)
         return Err(FetchError(ErrorKind.TIMEOUT, message, partial.response()))
     except _TooLarge as exc:
         return Err(FetchError(ErrorKind.TOO_LARGE, str(exc), partial.response()))
@@ -253,7 +254,27 @@ def _speed_guard(
 ) -> SpeedGuard | _Unlimited:
     if not settings.speed_limit:
         return _UNLIMITED
-    return SpeedGuard(loop, settings.speed_limit, settings.speed_time, partial)
+    return SpeedGuard(loop, settings.speed_limit, settings.speed_time, _Transferred(partial))
+
+
+class _Transferred:
+    """What the minimum speed counts: the bytes of response heads and bodies received (a
+    head dripped slowly is slow, but not "0 bytes")."""
+
+    __slots__ = ("_partial",)
+
+    def __init__(self, partial: _Partial) -> None:
+        self._partial = partial
+
+    @property
+    def received(self) -> int:
+        return self._partial.received + self._partial.trace.head_bytes
+
+
+def _unanswered(trace: Trace) -> str:
+    """Words naming the proxy whose answer to a CONNECT was awaited when an attempt timed
+    out, or "": the target was never reached."""
+    return "" if trace.tunnel is None else f": proxy {trace.tunnel} did not answer the CONNECT"
 
 
 _NO_BODY = httpx.ByteStream(b"")

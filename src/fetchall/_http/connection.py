@@ -19,6 +19,7 @@ from fetchall._http.codings import paced
 from fetchall._http.errors import MalformedResponse
 from fetchall._http.final_head import Head
 from fetchall._http.parser import ResponseParser
+from fetchall._http.timing import UNTRACED, Trace
 
 TLS_READ_SIZE = 256 * 1024
 """The most decrypted bytes taken from the TLS layer at once: what uvloop and asyncio read
@@ -54,6 +55,7 @@ class Connection(asyncio.BaseProtocol):
         self._sockets = sockets
         self._lost: asyncio.Future[None] | None = None
         self._parser: ResponseParser | None = None  # the response in flight (None: idle)
+        self._trace = UNTRACED  # the request in flight's
         self._early: list[bytes] = []  # bytes that came before the first request was sent
         self._kept = False  # idle in the pool
         self._transport: asyncio.Transport | None = None
@@ -78,12 +80,15 @@ class Connection(asyncio.BaseProtocol):
             else:  # a server that speaks first: its bytes answer the request
                 self._early.append(data)
             return
+        awaited = parser.head is None
         try:
             parser.feed(data)
         except Exception as exc:  # malformed, or a bug: for the reader to raise
             self._error = exc
             self.close()  # at once: nothing more on this connection can be understood
         chunks = parser.take_body()
+        if awaited:  # the head's bytes (the body's, if any came along, are counted as such)
+            self._trace.head_bytes += max(0, len(data) - sum(map(len, chunks)))
         if chunks:
             self._store(chunks)
         self._wake()
@@ -117,11 +122,14 @@ class Connection(asyncio.BaseProtocol):
         nothing of the response outlives it (less for the garbage collector to visit:
         ~5,000 instructions a request at -c 64, measured with callgrind)."""
         self._parser = None
+        self._trace = UNTRACED
         self._kept = True
 
-    def send(self, request: bytes, parser: ResponseParser) -> None:
-        """Write a request whose response ``parser`` reads."""
+    def send(self, request: bytes, parser: ResponseParser, trace: Trace = UNTRACED) -> None:
+        """Write a request whose response ``parser`` reads; the bytes received until its
+        head is in are counted in ``trace``'s ``head_bytes``."""
         self._parser = parser
+        self._trace = trace
         self._kept = False
         if self._transport is not None:  # (lost already: the reader finds it closed)
             self._transport.write(request)
@@ -143,8 +151,9 @@ class Connection(asyncio.BaseProtocol):
         await self._lost
 
     async def receive_head(self) -> Head:
-        """The final response's head, once it has arrived. Raises the parser's errors,
-        ``httpx.ReadError`` when the connection was lost."""
+        """The final response's head, once it has arrived. Raises the parser's errors (for
+        a connection lost, too: closed or reset before or inside the head), or
+        ``httpx.ReadError`` when it was closed on our side."""
         parser = self._parser
         assert parser is not None  # sent
         while True:  # each round returns, raises, or awaits the next read
@@ -156,7 +165,8 @@ class Connection(asyncio.BaseProtocol):
 
     async def receive_body(self) -> AsyncIterator[bytes]:
         """The body's pieces as they arrive, until the response ends. Raises the parser's
-        errors, ``httpx.ReadError`` when the connection was lost."""
+        errors (for a connection lost, too), or ``httpx.ReadError`` when it was closed on
+        our side."""
         body = self._body
         parser = self._parser
         assert parser is not None  # sent
@@ -211,15 +221,12 @@ class Connection(asyncio.BaseProtocol):
         """Tell the parser the connection ended, and wake the reader."""
         parser = self._parser
         if parser is not None and self._error is None and not parser.complete:
-            if exc is not None:
-                self._error = httpx.ReadError(str(exc) or type(exc).__name__)
-                self._error.__cause__ = exc
-            else:
-                try:
-                    parser.feed_eof()
-                except Exception as error:  # cut short, or malformed: for the reader
-                    self._error = error
-                self._store(parser.take_body())
+            try:
+                parser.feed_eof(exc)  # a reset is said as one, before or inside the head
+            except Exception as error:  # cut short, or malformed: for the reader
+                error.__cause__ = error.__cause__ or exc
+                self._error = error
+            self._store(parser.take_body())
         self._wake()
 
     def _store(self, chunks: list[bytes]) -> None:

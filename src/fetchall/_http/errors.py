@@ -92,6 +92,10 @@ class ProxyConnectTimeout(ProxyUnreached, httpx.ConnectTimeout):
     """The proxy did not take the connection within the connect timeout."""
 
 
+class ProxyReadTimeout(ProxyUnreached, httpx.ReadTimeout):
+    """The proxy did not answer the CONNECT within the read timeout."""
+
+
 class ProxyNoResponse(ProxyUnreached, NoResponse):
     """The proxy closed the connection without answering the CONNECT."""
 
@@ -126,6 +130,20 @@ class RedirectLimit(httpx.TooManyRedirects):
         super().__init__(message, request=response.request)
         self.response = response
         self.redirects = redirects
+
+
+def connection_end(lost: BaseException | None) -> str:
+    """How a connection ended, for people: "the connection closed" for the peer's orderly
+    close (``lost`` None: FIN), "the connection was reset" for a reset (RST: an
+    ``ECONNRESET`` or ``EPIPE`` anywhere in ``lost``'s chain), else "the connection failed
+    (reason)"."""
+    if lost is None:
+        return "the connection closed"
+    codes = {getattr(cause, "errno", None) for cause in _causes(lost)}
+    if codes & {errno.ECONNRESET, errno.EPIPE}:
+        return "the connection was reset"
+    reason = _detail(lost)
+    return f"the connection failed ({reason})"
 
 
 def classify(
@@ -245,11 +263,12 @@ def _tls_detail(error: ssl.SSLError) -> str:
 
 
 def _detail(exc: BaseException) -> str:
-    """The most specific message in the chain: a ``Worded`` error's own (it says what its
-    cause says, for people), else the last."""
-    worded = next((cause for cause in _causes(exc) if isinstance(cause, Worded)), None)
-    if worded is not None and str(worded):
-        return str(worded)
+    """The most specific message in the chain: a ``Worded`` error's or an
+    ``IncompleteBody``'s own (it says what its cause says, for people), else the last."""
+    typed = (c for c in _causes(exc) if isinstance(c, Worded | IncompleteBody))
+    own = next(typed, None)
+    if own is not None and str(own):
+        return str(own)
     messages = [str(cause) for cause in _causes(exc) if str(cause)]
     return messages[-1] if messages else type(exc).__name__
 

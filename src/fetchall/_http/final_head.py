@@ -11,7 +11,12 @@ from typing import Final, NamedTuple
 
 import httpx
 
-from fetchall._http.errors import IncompleteBody, MalformedResponse, NoResponse
+from fetchall._http.errors import (
+    IncompleteBody,
+    MalformedResponse,
+    NoResponse,
+    connection_end,
+)
 from fetchall._http.fields import CHUNKED, LENGTH, Framing, read_framing
 
 _VERSIONS: Final = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}  # llhttp also takes 0.9 and 2.0
@@ -70,19 +75,28 @@ def unexpected_content(interim: bool) -> MalformedResponse:
 
 
 def closed_early(
-    in_body: bool, began: bool, framing: int, received: int, length: int
+    in_body: bool,
+    began: bool,
+    framing: int,
+    received: int,
+    length: int,
+    lost: BaseException | None = None,
 ) -> httpx.RemoteProtocolError | None:
-    """The error for a connection closed before the response ended: ``in_body`` after its
+    """The error for a connection ended before the response ended: ``in_body`` after its
     head (``framing`` and ``length`` as ``body_framing`` decided, ``received`` body bytes
-    as framed), else inside a head if a response ``began`` (more than line breaks). None
-    for a close-delimited body, which the close ends (RFC 9112 §6.3 item 8)."""
+    as framed), else inside a head if a response ``began`` (more than line breaks);
+    ``lost`` is the error that ended it (a reset), None for the peer's close (its words:
+    ``errors.connection_end``). None for a close-delimited body the peer's close ends
+    (RFC 9112 §6.3 item 8); a reset is no such end (curl fails the transfer too)."""
+    ended = connection_end(lost)
     if not in_body:
         if not began:
-            return NoResponse("the connection closed before a response began")
-        return MalformedResponse("the connection closed inside the response head")
+            return NoResponse(f"{ended} before a response began")
+        return MalformedResponse(f"{ended} inside the response head")
     if framing == LENGTH:
-        return IncompleteBody(f"the connection closed after {received} of {length} body bytes")
+        return IncompleteBody(f"{ended} after {received} of {length} body bytes")
     if framing == CHUNKED:
-        got = f"inside the chunked body after {received} bytes"
-        return IncompleteBody(f"the connection closed {got}")
+        return IncompleteBody(f"{ended} inside the chunked body after {received} bytes")
+    if lost is not None:
+        return IncompleteBody(f"{ended} after {received} body bytes")
     return None

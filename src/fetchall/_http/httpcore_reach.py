@@ -37,6 +37,7 @@ from httpcore._async.connection_pool import PoolByteStream
 from httpcore._async.http11 import HTTP11ConnectionByteStream
 
 from fetchall._http.errors import MalformedResponse
+from fetchall._http.timing import UNTRACED, Trace
 
 _HEAD_TOO_LONG = "Receive buffer too long"
 """h11's wording (``_connection.py``) for a head over ``max_incomplete_event_size``."""
@@ -56,9 +57,11 @@ _QUOTED_MAX = 80
 @dataclass
 class HeadBudget:
     """Bytes read on this task's connection since its request was written, while the
-    response head is awaited."""
+    response head is awaited; each read is also counted in ``trace``'s ``head_bytes``
+    (the minimum speed counts head bytes)."""
 
     read: int = 0
+    trace: Trace = UNTRACED
 
 
 HEAD_BUDGET: ContextVar[HeadBudget | None] = ContextVar("fetchall_head_budget", default=None)
@@ -136,6 +139,7 @@ class _HeadBoundStream(httpcore.AsyncNetworkStream):
         data = await self._inner.read(max_bytes, timeout)
         if budget is not None:
             budget.read += len(data)
+            budget.trace.head_bytes += len(data)
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:

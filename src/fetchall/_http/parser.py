@@ -134,15 +134,18 @@ class ResponseParser:
             self._error = exc
             raise
 
-    def feed_eof(self) -> None:
-        """The peer will send nothing more: this ends a close-delimited body (RFC 9112
-        §6.3 item 8) and is an error anywhere else before the response ended."""
+    def feed_eof(self, lost: BaseException | None = None) -> None:
+        """The peer will send nothing more: its close ends a close-delimited body (RFC 9112
+        §6.3 item 8) and is an error anywhere else before the response ended; ``lost`` is
+        the error that ended the connection instead (a reset), an error even there."""
         if self._error is not None:
             raise self._error
         if self._state != _DONE:
             began = self._messages > 0 or self._repair is not None  # not just line breaks
             in_body = self._state == _BODY
-            self._error = closed_early(in_body, began, self._framing, self._received, self._length)
+            self._error = closed_early(
+                in_body, began, self._framing, self._received, self._length, lost
+            )
             if self._error is not None:
                 raise self._error
             self._done()

@@ -60,20 +60,27 @@ class Timings(NamedTuple):
 
 
 class Trace:
-    """The phases of the current request of one attempt, and the address it went to."""
+    """The phases of the current request of one attempt, the address it went to, and the
+    bytes of response heads the attempt received."""
 
-    __slots__ = ("_marks", "_tell", "remote_ip")
+    __slots__ = ("_marks", "_tell", "head_bytes", "remote_ip", "tunnel")
 
     def __init__(self, progress: PhaseProgress) -> None:
         self._tell = progress.on_phase
         self._marks: dict[Phase, float] = {}
         self.remote_ip: str | None = None
         """The address connected to (IPv6 without brackets), once known."""
+        self.head_bytes = 0
+        """Bytes received while response heads were awaited, over all the attempt's
+        requests (never reset: the minimum speed counts them, ``deadline.SpeedGuard``)."""
+        self.tunnel: str | None = None
+        """The proxy (``host:port``) whose answer to a CONNECT the request awaits, if any."""
 
     def start(self) -> None:
         """A new request begins: forget the phases of the one before (a redirect's)."""
         self._marks.clear()
         self.remote_ip = None
+        self.tunnel = None
 
     def begin(self, phase: Phase) -> None:
         """The request enters ``phase`` now."""

@@ -111,7 +111,7 @@ class FastTransport(httpx.AsyncBaseTransport):
     ) -> httpx.Response:
         """Send a request and receive its final response's head; the body streams."""
         trace.begin(Phase.WAITING)
-        connection.send(data, ResponseParser(method, upgrade=upgrade))
+        connection.send(data, ResponseParser(method, upgrade=upgrade), trace)
         head = await connection.receive_head()
         trace.begin(Phase.RECEIVING)
         return httpx.Response(

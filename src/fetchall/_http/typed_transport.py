@@ -20,8 +20,11 @@ RFC 9112 §2.3).
 Through an HTTP proxy's tunnel (an ``https://`` target), a failure while the CONNECT is
 unanswered is the proxy's: a refusal (httpcore's ``ProxyError``, "407 ...") becomes
 ``TunnelRefused``, no answer ``ProxyNoResponse``, a bad one ``ProxyMalformedResponse``;
-each names the proxy. Which phase a failure met is seen through httpcore's ``trace``
-extension (the CONNECT request carries the request's extensions).
+a reset ``ProxyNoResponse`` too (``ProxyMalformedResponse`` once bytes of its answer came),
+and no answer within the read timeout ``ProxyReadTimeout``; each names the proxy (a
+deadline or the minimum speed ending the attempt then names it too, through the trace's
+``tunnel``). Which phase a failure met is seen through httpcore's ``trace`` extension (the
+CONNECT request carries the request's extensions).
 
 Two bounds fetchall's parser keeps that httpcore lacks (bytes after a complete response
 close the connection; response heads, interim ones included, over 100 KiB are refused),
@@ -49,8 +52,10 @@ from fetchall._http.errors import (
     ProxyConnectTimeout,
     ProxyMalformedResponse,
     ProxyNoResponse,
+    ProxyReadTimeout,
     StreamEnded,
     TunnelRefused,
+    connection_end,
 )
 from fetchall._http.http2_errors import H2_ERRORS, typed
 from fetchall._http.httpcore_reach import (
@@ -95,8 +100,8 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         trace: Trace = request.extensions.get(TRACE, UNTRACED)
         trace.start()
-        budget = HeadBudget()
-        tunnel = _TunnelWatch(request.extensions.get("trace"))
+        budget = HeadBudget(trace=trace)
+        tunnel = _TunnelWatch(request.extensions.get("trace"), trace, self._authority())
         extensions = request.extensions
         if self._proxy is not None and self._proxy.scheme.startswith("http"):
             request.extensions = {**extensions, "trace": tunnel}
@@ -109,13 +114,28 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
                 raise
             raise self._proxy_error(TunnelRefused, str(exc), request, exc) from exc
         except httpx.RemoteProtocolError as exc:
+            no_answer = isinstance(exc, NoResponse) or str(exc).startswith(_NO_RESPONSE)
             if tunnel.pending:
-                no_answer = isinstance(exc, NoResponse) or str(exc).startswith(_NO_RESPONSE)
                 kind = ProxyNoResponse if no_answer else ProxyMalformedResponse
-                raise self._proxy_error(kind, readable(exc), request, exc) from exc
+                message = _head_cut(None) if no_answer and budget.read else readable(exc)
+                raise self._proxy_error(kind, message, request, exc) from exc
+            if no_answer and budget.read:  # httpcore's words, though bytes of a head came
+                raise MalformedResponse(_head_cut(None), request=request) from exc
             _raise_typed(exc, in_body=False)
         except httpx.LocalProtocolError as exc:  # httpcore's wrapping of h2's ProtocolError
             _raise_typed(exc, in_body=False)
+        except (httpx.ReadError, httpx.WriteError) as exc:  # reset (or failed) before the head
+            lost = _head_cut(exc) if budget.read else None
+            if tunnel.pending:
+                kind = ProxyNoResponse if lost is None else ProxyMalformedResponse
+                raise self._proxy_error(kind, lost or str(exc), request, exc) from exc
+            if lost is not None:
+                raise MalformedResponse(lost, request=request) from exc
+            raise
+        except httpx.ReadTimeout as exc:
+            if not tunnel.pending:
+                raise
+            raise self._proxy_error(ProxyReadTimeout, str(exc), request, exc) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._raise_proxy_unreached(exc, request)
         finally:
@@ -145,9 +165,16 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         await self._inner.aclose()
 
+    def _authority(self) -> str:
+        """The proxy's ``host:port``, or "" without one."""
+        proxy = self._proxy
+        if proxy is None:
+            return ""
+        return Origin.from_parts(proxy.scheme, proxy.host, proxy.port).authority
+
     def _proxy_error(
         self,
-        kind: type[TunnelRefused | ProxyNoResponse | ProxyMalformedResponse],
+        kind: type[TunnelRefused | ProxyNoResponse | ProxyMalformedResponse | ProxyReadTimeout],
         message: str,
         request: httpx.Request,
         cause: BaseException,
@@ -209,10 +236,18 @@ class _TypedStream(httpx.AsyncByteStream):
 
 class _TunnelWatch:
     """httpcore's ``trace`` extension, passed on to ``inner``; ``pending`` while a CONNECT
-    was sent to the proxy and its answer has not arrived."""
+    was sent to the proxy and its answer has not arrived (told to ``trace`` as its
+    ``tunnel``: a deadline or the minimum speed that ends the attempt then names it)."""
 
-    def __init__(self, inner: Callable[[str, Mapping[str, Any]], Awaitable[None]] | None) -> None:
+    def __init__(
+        self,
+        inner: Callable[[str, Mapping[str, Any]], Awaitable[None]] | None,
+        trace: Trace,
+        proxy: str,
+    ) -> None:
         self._inner = inner
+        self._trace = trace
+        self._proxy = proxy
         self.pending = False
 
     async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
@@ -221,8 +256,15 @@ class _TunnelWatch:
             self.pending = getattr(request, "method", None) == b"CONNECT"
         elif name == "http11.receive_response_headers.complete":
             self.pending = False
+        self._trace.tunnel = self._proxy if self.pending else None  # for a deadline's words
         if self._inner is not None:
             await self._inner(name, info)
+
+
+def _head_cut(lost: BaseException | None) -> str:
+    """The words for a connection ended (``lost``: how, None for the peer's close) after
+    bytes of a response head came, as fetchall's parser says them (``final_head``)."""
+    return f"{connection_end(lost)} inside the response head"
 
 
 def _raise_typed(exc: Exception, *, in_body: bool) -> NoReturn:
