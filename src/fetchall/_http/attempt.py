@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
@@ -19,7 +18,8 @@ from fetchall._http.errors import (
     classify,
     speaks_plain_http,
 )
-from fetchall._http.redirects import location, send
+from fetchall._http.partial import Partial, Transferred, take_head
+from fetchall._http.redirects import send
 from fetchall._http.requests import RequestMaker
 from fetchall._http.retry_after import parse_retry_after
 from fetchall._http.timing import Trace
@@ -57,45 +57,6 @@ class BodySink(Protocol):
         ``content`` is False when the response has none by its nature (``no_content``)."""
 
 
-@dataclass(slots=True)
-class _Partial:
-    """What is known of a response so far, so a failure can still report it."""
-
-    final_url: str
-    trace: Trace
-    """The phases of the request that gave the response."""
-    status: int | None = None
-    received: int = 0
-    content_type: str | None = None
-    retry_after: float | None = None
-    location: str | None = None
-    redirects: int = 0
-    content_length: int | None = None
-    content_encoding: str | None = None
-    http_version: str | None = None
-
-    def response(self) -> Response | None:
-        if self.status is None:
-            return None
-        dns, connect, tls, ttfb = self.trace.timings()
-        return Response(
-            self.status,
-            self.final_url,
-            self.received,
-            self.content_type,
-            self.retry_after,
-            location=self.location,
-            redirects=self.redirects,
-            content_length=self.content_length,
-            remote_ip=self.trace.remote_ip,
-            http_version=self.http_version,
-            time_dns=dns,
-            time_connect=connect,
-            time_tls=tls,
-            time_ttfb=ttfb,
-        )
-
-
 _PLAIN_HTTP_HINT = (
     " (https:// was assumed for this line; write http:// to fetch it over plain HTTP)"
 )
@@ -121,7 +82,7 @@ async def attempt(
     if any: stream and count its body into ``sink`` when the status is below 400 (and
     finish it when whole), and return what happened. ``loop`` is the running loop (asking
     for it costs a system call: see ``deadline``)."""
-    partial = _Partial(url, Trace(progress))
+    partial = Partial(url, Trace(progress))
     progress.on_attempt(partial.response)
     history: list[httpx.Response] = []
     body = _NO_BODY if settings.body is None else httpx.ByteStream(settings.body)
@@ -131,7 +92,7 @@ async def attempt(
             response = await send(client, request, settings, history)
             try:
                 partial.redirects = len(response.history)
-                _take_head(response, partial)
+                take_head(response, partial)
                 reason = await _receive(response, settings, partial, progress, sink)
             finally:
                 await response.aclose()
@@ -150,12 +111,12 @@ async def attempt(
         received = None if partial.status is None else partial.received
         if isinstance(exc, RedirectLimit | RefusedRedirect):  # the record keeps the 3xx
             partial.redirects = exc.redirects
-            _take_head(exc.response, partial)
+            take_head(exc.response, partial)
         elif isinstance(exc, TunnelRefused):  # the proxy's status, as on plain HTTP
             partial.status = exc.status
         elif partial.status is None and history:  # the last redirect's target failed
             partial.redirects = len(history)
-            _take_head(history[-1], partial)
+            take_head(history[-1], partial)
         kind, message = classify(exc, partial.final_url, received, settings)
         if https_assumed and speaks_plain_http(exc, url):
             message += _PLAIN_HTTP_HINT
@@ -168,39 +129,10 @@ async def attempt(
     return Ok(fetched)
 
 
-def _take_head(response: httpx.Response, partial: _Partial) -> None:
-    """Keep what the last response's head says in ``partial`` (the target of a redirect
-    that was not followed too)."""
-    partial.status = response.status_code
-    partial.final_url = str(response.url)
-    fields = _head_fields(response.headers)
-    partial.content_type = fields.get(b"content-type")
-    partial.content_encoding = fields.get(b"content-encoding")
-    partial.content_length = _declared_length(fields.get(b"content-length"))
-    partial.location = location(response)
-    partial.http_version = response.http_version
-
-
-_HEAD_FIELDS = frozenset({b"content-type", b"content-length", b"content-encoding"})
-"""The fields a record or the body's reading needs, found in one pass over the head."""
-
-
-def _head_fields(headers: httpx.Headers) -> dict[bytes, str]:
-    """The values of ``_HEAD_FIELDS`` in ``headers``, repeated ones joined with ", " as
-    ``Headers.get`` joins them. One pass over httpx's list of fields (a private part of
-    httpx, pinned): each ``Headers.get`` is a pass of its own, 1 us a field."""
-    found: dict[bytes, str] = {}
-    for _, name, value in headers._list:
-        if name in _HEAD_FIELDS:
-            text = _text(value)
-            found[name] = f"{found[name]}, {text}" if name in found else text
-    return found
-
-
 async def _receive(
     response: httpx.Response,
     settings: Settings,
-    partial: _Partial,
+    partial: Partial,
     progress: AttemptProgress,
     sink: BodySink | None,
 ) -> str:
@@ -250,25 +182,11 @@ def _deadline(loop: asyncio.AbstractEventLoop, settings: Settings) -> Deadline |
 
 
 def _speed_guard(
-    loop: asyncio.AbstractEventLoop, settings: Settings, partial: _Partial
+    loop: asyncio.AbstractEventLoop, settings: Settings, partial: Partial
 ) -> SpeedGuard | _Unlimited:
     if not settings.speed_limit:
         return _UNLIMITED
-    return SpeedGuard(loop, settings.speed_limit, settings.speed_time, _Transferred(partial))
-
-
-class _Transferred:
-    """What the minimum speed counts: the bytes of response heads and bodies received (a
-    head dripped slowly is slow, but not "0 bytes")."""
-
-    __slots__ = ("_partial",)
-
-    def __init__(self, partial: _Partial) -> None:
-        self._partial = partial
-
-    @property
-    def received(self) -> int:
-        return self._partial.received + self._partial.trace.head_bytes
+    return SpeedGuard(loop, settings.speed_limit, settings.speed_time, Transferred(partial))
 
 
 def _unanswered(trace: Trace) -> str:
@@ -295,28 +213,7 @@ def _body_chunks(
     return decoded(response.aiter_raw(), codings)
 
 
-_MAX_LENGTH_DIGITS = 19
-"""Content-Length digits that count (63 bits); a longer one is left to the framing, which
-refuses it, and to the count of bytes received (``int`` refuses more than 4,300 digits)."""
-
-
-def _text(value: bytes) -> str:
-    """A field's value as text: UTF-8, or Latin-1 when it is not (as httpx decodes)."""
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
-
-
-def _declared_length(declared: str | None) -> int | None:
-    """A Content-Length field's bytes; None when absent or not one number of ASCII digits
-    (``str.isdigit`` takes ``²``; repeated fields come joined with commas)."""
-    if declared is None or len(declared) > _MAX_LENGTH_DIGITS:
-        return None
-    return int(declared) if declared.isascii() and declared.isdigit() else None
-
-
-def _check_declared_size(partial: _Partial, settings: Settings) -> None:
+def _check_declared_size(partial: Partial, settings: Settings) -> None:
     """Refuse a body whose Content-Length is over the size limit before reading it."""
     if settings.max_size is None or settings.method == "HEAD":
         return
