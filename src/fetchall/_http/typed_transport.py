@@ -142,19 +142,7 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
             request.extensions = extensions
             HEAD_BUDGET.reset(token)  # the body's reads are not counted
             CURRENT.reset(current)
-        if head_too_large(response.stream, budget):
-            await response.aclose()
-            raise MalformedResponse(HEAD_TOO_LARGE, request=request)
-        status = response.status_code
-        if not MIN_STATUS <= status <= MAX_STATUS:
-            await response.aclose()  # its body unread: httpcore closes the connection
-            message = f"status {status:03d} outside {MIN_STATUS}-{MAX_STATUS}"
-            raise MalformedResponse(message, request=request)
-        version = response.extensions.get("http_version", b"HTTP/1.1")
-        if version not in HTTP_VERSIONS:
-            await response.aclose()
-            number = bytes(version).decode("ascii", "replace").removeprefix("HTTP/")
-            raise MalformedResponse(f"HTTP version {number}, not 1.0 or 1.1", request=request)
+        await _check_head(response, budget, request)
         response.stream = _TypedStream(response.stream)
         stream = response.extensions.get("network_stream")
         if stream is not None:
@@ -204,6 +192,25 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
         typed.proxy = Origin.from_parts(proxy.scheme, proxy.host, proxy.port).authority
         typed.proxy_host = proxy.host
         raise typed from exc
+
+
+async def _check_head(response: httpx.Response, budget: HeadBudget, request: httpx.Request) -> None:
+    """Refuse (``MalformedResponse``, the response closed) a head over the size limit, a
+    status outside 100-599, or a version not in ``HTTP_VERSIONS``, as fetchall's transport
+    refuses them."""
+    if head_too_large(response.stream, budget):
+        await response.aclose()
+        raise MalformedResponse(HEAD_TOO_LARGE, request=request)
+    status = response.status_code
+    if not MIN_STATUS <= status <= MAX_STATUS:
+        await response.aclose()  # its body unread: httpcore closes the connection
+        message = f"status {status:03d} outside {MIN_STATUS}-{MAX_STATUS}"
+        raise MalformedResponse(message, request=request)
+    version = response.extensions.get("http_version", b"HTTP/1.1")
+    if version not in HTTP_VERSIONS:
+        await response.aclose()
+        number = bytes(version).decode("ascii", "replace").removeprefix("HTTP/")
+        raise MalformedResponse(f"HTTP version {number}, not 1.0 or 1.1", request=request)
 
 
 def _has_tls_cause(exc: BaseException) -> bool:
