@@ -149,3 +149,13 @@ def test_a_reset_body_keeps_its_status_and_bytes(h2_server: int, ca_file: Path) 
     error = str(record["error"])
     assert "the server reset the stream (HTTP/2 INTERNAL_ERROR)" in error, error
     assert "<" not in error
+
+
+def test_a_body_ended_short_of_its_length_is_cut(h2_server: int, ca_file: Path) -> None:
+    """A head declaring 100 bytes, 10 of them, then a trailer section h2 refuses (a
+    pseudo-header in it): httpcore ended the stream quietly and the body was taken as
+    whole (``ok``). It is a body cut short, ``read``, with the status and bytes kept."""
+    record = fetch(h2_server, "/broken", ca_file)
+    assert (record["ok"], record["error_kind"]) == (False, "read")
+    assert (record["status"], record["bytes"]) == (200, 10)
+    assert "after 10 of 100 body bytes" in str(record["error"])

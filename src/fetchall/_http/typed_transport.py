@@ -143,7 +143,7 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
             HEAD_BUDGET.reset(token)  # the body's reads are not counted
             CURRENT.reset(current)
         await _check_head(response, budget, request)
-        response.stream = _TypedStream(response.stream)
+        response.stream = _TypedStream(response.stream, _declared(response, request))
         stream = response.extensions.get("network_stream")
         if stream is not None:
             server = stream.get_extra_info("server_addr")
@@ -224,17 +224,42 @@ def _has_tls_cause(exc: BaseException) -> bool:
     return False
 
 
+def _declared(response: httpx.Response, request: httpx.Request) -> int | None:
+    """The body length the head declares (one Content-Length of digits), if the response
+    has a body by its nature (not to HEAD, not 1xx, 204 or 304: RFC 9110 §6.4.1)."""
+    values = response.headers.get_list("content-length")
+    if len(set(values)) != 1 or request.method == "HEAD":
+        return None
+    if response.status_code < 200 or response.status_code in (204, 304):
+        return None
+    value = values[0].strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else None
+
+
 class _TypedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream) -> None:
+    """The body as httpcore reads it, its errors typed; one that ends short of its
+    Content-Length is ``IncompleteBody``, whatever ended it (h11 checks this, but over
+    HTTP/2 httpcore ended a stream quietly at a broken trailer section: a cut body was
+    taken as whole)."""
+
+    def __init__(
+        self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, declared: int | None
+    ) -> None:
         assert isinstance(inner, httpx.AsyncByteStream)
         self._inner = inner
+        self._declared = declared
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
         try:
             async for chunk in self._inner:
+                received += len(chunk)
                 yield chunk
         except _BODY_ERRORS as exc:
             _raise_typed(exc, in_body=True)
+        if self._declared is not None and received < self._declared:
+            message = f"the response ended after {received} of {self._declared} body bytes"
+            raise IncompleteBody(message)
 
     async def aclose(self) -> None:
         close_if_trailing(self._inner)  # httpcore then closes it, not reused
