@@ -18,20 +18,10 @@ from fetchall._http.resolver import ResolveError
 from fetchall._http.timing import Trace
 from fetchall._model import Phase
 from tests.listeners import NeverAccepts, free_port, needs_ipv6
+from tests.loops import both_loops  # noqa: F401 (anyio_backend: both loops)
 
 pytestmark = pytest.mark.anyio
 NAME = "mirror.test"
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(("asyncio", {"use_uvloop": False}), id="asyncio"),
-        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"),
-    ]
-)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, bool]]:
-    """Every test here runs on asyncio's loop and on uvloop's (the command's)."""
-    return request.param
 
 
 class Phases:

@@ -25,22 +25,12 @@ from fetchall._http.connection import (
 from fetchall._http.parser import ResponseParser
 from fetchall._http.timing import Trace
 from fetchall._model import Phase
+from tests.loops import both_loops  # noqa: F401 (anyio_backend: both loops)
 
 pytestmark = pytest.mark.anyio
 NAME = "tls.test"
 BIG = 3 * READ_HIGH_WATER + 12_345  # over the unread-body limit and the shared buffer
 assert BIG > 4 * TLS_READ_SIZE
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(("asyncio", {"use_uvloop": False}), id="asyncio"),
-        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"),
-    ]
-)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, bool]]:
-    """Every test here runs on asyncio's loop and on uvloop's (the command's)."""
-    return request.param
 
 
 def body_of(path: str) -> bytes:
