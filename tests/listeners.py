@@ -1,13 +1,20 @@
 """Listeners for connection tests: one whose accept queue is full, so connections to it
-wait unanswered (as to a host behind a broken route), and a check for IPv6 on loopback."""
+wait unanswered (as to a host behind a broken route), a TLS one with a CA of its own,
+and a check for IPv6 on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
+import ssl
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import trustme
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class NeverAccepts:
@@ -60,3 +67,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+@contextlib.asynccontextmanager
+async def tls_listener(name: str, handler: Handler) -> AsyncIterator[tuple[int, ssl.SSLContext]]:
+    """``handler`` serving each connection over TLS on 127.0.0.1, its certificate for
+    ``name`` from a CA made now: the port, and a client context trusting that CA."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(name).configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
+    try:
+        yield server.sockets[0].getsockname()[1], client_context
+    finally:
+        server.close()

@@ -11,13 +11,12 @@ import ssl
 from collections.abc import AsyncIterator, Iterator, Sequence
 
 import pytest
-import trustme
 
 from fetchall._http.connect import ConnectError, interleave, ip_literal, open_connection
 from fetchall._http.resolver import ResolveError
 from fetchall._http.timing import Trace
 from fetchall._model import Phase
-from tests.listeners import NeverAccepts, free_port, needs_ipv6
+from tests.listeners import NeverAccepts, free_port, needs_ipv6, tls_listener
 from tests.loops import both_loops  # noqa: F401 (anyio_backend: both loops)
 
 pytestmark = pytest.mark.anyio
@@ -311,14 +310,8 @@ async def test_no_address_is_a_resolve_error() -> None:
 async def tls_port() -> AsyncIterator[tuple[int, ssl.SSLContext]]:
     """An echo server over TLS for NAME on 127.0.0.1, with a CA made now; its port and a
     client context trusting that CA."""
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(NAME).configure_cert(server_context)
-    client_context = ssl.create_default_context()
-    ca.configure_trust(client_context)
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0, ssl=server_context)
-    yield server.sockets[0].getsockname()[1], client_context
-    server.close()
+    async with tls_listener(NAME, _echo) as listening:
+        yield listening
 
 
 async def test_tls_is_timed_apart_from_tcp(tls_port: tuple[int, ssl.SSLContext]) -> None:

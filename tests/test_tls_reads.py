@@ -13,7 +13,6 @@ import ssl
 from collections.abc import AsyncIterator
 
 import pytest
-import trustme
 
 from fetchall._http.connect import open_connection
 from fetchall._http.connection import (
@@ -25,6 +24,7 @@ from fetchall._http.connection import (
 from fetchall._http.parser import ResponseParser
 from fetchall._http.timing import Trace
 from fetchall._model import Phase
+from tests.listeners import tls_listener
 from tests.loops import both_loops  # noqa: F401 (anyio_backend: both loops)
 
 pytestmark = pytest.mark.anyio
@@ -67,14 +67,8 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 async def tls_port() -> AsyncIterator[tuple[int, ssl.SSLContext]]:
     """The server above over TLS for NAME, with a CA made now: its port, and a client
     context trusting that CA."""
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(NAME).configure_cert(server_context)
-    client_context = ssl.create_default_context()
-    ca.configure_trust(client_context)
-    server = await asyncio.start_server(_serve, "127.0.0.1", 0, ssl=server_context)
-    yield server.sockets[0].getsockname()[1], client_context
-    server.close()
+    async with tls_listener(NAME, _serve) as listening:
+        yield listening
 
 
 class Counted(TlsConnection):
