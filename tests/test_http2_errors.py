@@ -28,7 +28,8 @@ class _Misbehaving(asyncio.Protocol):
     ``/ok``: 200 with 5 bytes; ``/reset``: RST_STREAM (INTERNAL_ERROR) before any head;
     ``/cut``: a head (Content-Length 100), 10 bytes, then RST_STREAM (INTERNAL_ERROR);
     ``/goaway``: GOAWAY (PROTOCOL_ERROR) before any head; ``/broken``: a head, 10 bytes,
-    then trailers holding a pseudo-header (RFC 9113 §8.3: the client must refuse them)."""
+    then trailers holding a pseudo-header (RFC 9113 §8.3: the client must refuse them);
+    ``/short``: a head (Content-Length 100), 10 bytes and END_STREAM."""
 
     def __init__(self) -> None:
         config = h2.config.H2Configuration(
@@ -68,6 +69,9 @@ class _Misbehaving(asyncio.Protocol):
         self._h2.send_headers(stream, [(b":status", b"200"), (b"content-length", length)])
         if path == b"/ok":
             self._h2.send_data(stream, b"hello", end_stream=True)
+            return
+        if path == b"/short":  # 10 of 100 bytes, then END_STREAM: in one write
+            self._h2.send_data(stream, b"0123456789", end_stream=True)
             return
         self._h2.send_data(stream, b"0123456789")
         if path == b"/cut":
@@ -159,3 +163,13 @@ def test_a_body_ended_short_of_its_length_is_cut(h2_server: int, ca_file: Path) 
     assert (record["ok"], record["error_kind"]) == (False, "read")
     assert (record["status"], record["bytes"]) == (200, 10)
     assert "after 10 of 100 body bytes" in str(record["error"])
+
+
+def test_a_stream_ended_short_of_its_content_length_says_so(h2_server: int, ca_file: Path) -> None:
+    """END_STREAM after 10 of 100 bytes (head, data and end in one write): h2 refuses the
+    stream; the record says what happened in words, not h2's exception class."""
+    record = fetch(h2_server, "/short", ca_file)
+    assert record["ok"] is False
+    error = str(record["error"])
+    assert "the response ended after 10 of 100 body bytes" in error, error
+    assert "InvalidBodyLengthError" not in error

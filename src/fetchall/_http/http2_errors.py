@@ -34,7 +34,7 @@ _DISCONNECTED = "Server disconnected"
 try:
     from h2.errors import ErrorCodes
     from h2.events import ConnectionTerminated, StreamReset
-    from h2.exceptions import ProtocolError
+    from h2.exceptions import InvalidBodyLengthError, ProtocolError
 
     H2_ERRORS: tuple[type[Exception], ...] = (ProtocolError,)
     """h2's exceptions that httpcore lets out of a response body unwrapped."""
@@ -48,8 +48,11 @@ def typed(exc: BaseException, *, in_body: bool) -> httpx.RemoteProtocolError | N
     if not H2_ERRORS:
         return None
     for cause in _chain(exc):
-        if isinstance(cause, ProtocolError):
-            return MalformedResponse(f"the server broke HTTP/2: {cause}")
+        if isinstance(cause, InvalidBodyLengthError):
+            return _length_error(cause.actual_length, cause.expected_length)
+        if isinstance(cause, ProtocolError):  # h2's words begin with the class's name
+            words = str(cause).removeprefix(f"{type(cause).__name__}: ")
+            return MalformedResponse(f"the server broke HTTP/2: {words}")
         event = cause.args[0] if cause.args else None
         if isinstance(event, StreamReset):
             words = _reset_words(event)
@@ -60,6 +63,14 @@ def typed(exc: BaseException, *, in_body: bool) -> httpx.RemoteProtocolError | N
     if str(exc) == _DISCONNECTED:
         return IncompleteBody(_DISCONNECTED) if in_body else NoResponse(_DISCONNECTED)
     return None
+
+
+def _length_error(actual: int, expected: int) -> httpx.RemoteProtocolError:
+    """A stream that ended (END_STREAM) short of its content-length is a body cut short;
+    one longer than it is malformed (RFC 9113 §8.1.1)."""
+    if actual < expected:
+        return IncompleteBody(f"the response ended after {actual} of {expected} body bytes")
+    return MalformedResponse(f"{actual} body bytes, more than the content-length {expected}")
 
 
 def _reset_words(event: StreamReset) -> str:
