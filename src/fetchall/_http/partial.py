@@ -31,6 +31,8 @@ class Partial:
     http_version: str | None = None
 
     def response(self) -> Response | None:
+        """The record's response so far (status, fields, bytes, timings in seconds); None
+        before any head arrived."""
         if self.status is None:
             return None
         dns, connect, tls, ttfb = self.trace.timings()
@@ -92,6 +94,8 @@ class Transferred:
 
     @property
     def received(self) -> int:
+        """Bytes received so far: the body's (as the record's ``bytes`` counts them) and
+        those of every response head of the attempt."""
         return self._partial.received + self._partial.trace.head_bytes
 
 
