@@ -137,6 +137,12 @@ def test_a_dripped_head_is_counted_by_the_minimum_speed(
             "response head",
         ),
         (
+            _sends(b"HTTP/1.1 200 Conn", socket.socket.close),
+            (),
+            "protocol",
+            "malformed response from proxy {proxy}: the connection closed inside the response head",
+        ),
+        (
             lambda conn: time.sleep(5),
             ("-t", "1"),
             "timeout",
@@ -149,7 +155,13 @@ def test_a_dripped_head_is_counted_by_the_minimum_speed(
             "(0 bytes in the last 1s): proxy {proxy} did not answer the CONNECT",
         ),
     ],
-    ids=["reset", "reset inside its answer", "deadline", "minimum speed"],
+    ids=[
+        "reset",
+        "reset inside its answer",
+        "closed inside its answer",
+        "deadline",
+        "minimum speed",
+    ],
 )
 def test_a_proxy_that_fails_a_connect_is_named(
     listen: Callable[[Serve], int],
@@ -166,3 +178,40 @@ def test_a_proxy_that_fails_a_connect_is_named(
     assert got["error_kind"] == kind
     assert said.format(proxy=proxy) in got["error"]
     assert "example.invalid" not in got["error"]
+
+
+@pytest.mark.parametrize(
+    ("end", "kind", "said"),
+    [
+        (_reset, "protocol", "proxy {proxy} closed the connection without answering"),
+        (
+            _sends(b"SSH-2.0-OpenSSH_9.6\r\n", socket.socket.close),
+            "protocol",
+            "malformed response from proxy {proxy}: ",
+        ),
+        (
+            _sends(b"HTTP/1.1 200 O", socket.socket.close),
+            "protocol",
+            "malformed response from proxy {proxy}: the connection closed inside the response head",
+        ),
+        (
+            _sends(b"HTTP/1.1 200 O", _reset),
+            "protocol",
+            "malformed response from proxy {proxy}: the connection was reset inside the "
+            "response head",
+        ),
+    ],
+    ids=["reset", "not HTTP", "closed inside its answer", "reset inside its answer"],
+)
+def test_a_proxy_that_fails_a_forwarded_request_is_named(
+    listen: Callable[[Serve], int], end: Serve, kind: str, said: str
+) -> None:
+    """An http:// target goes through the proxy without a CONNECT (the proxy forwards the
+    request): when the proxy resets or answers garbage, the error names the proxy, not
+    the target, which was never reached (a port nothing listens on)."""
+    port = listen(end)
+    proxy = f"127.0.0.1:{port}"
+    got = record(port, "--proxy", f"http://{proxy}", url="http://127.0.0.1:9/x")
+    assert got["error_kind"] == kind
+    assert said.format(proxy=proxy) in got["error"], got["error"]
+    assert "127.0.0.1:9" not in got["error"].replace(proxy, "")

@@ -93,15 +93,18 @@ class ProxyConnectTimeout(ProxyUnreached, httpx.ConnectTimeout):
 
 
 class ProxyReadTimeout(ProxyUnreached, httpx.ReadTimeout):
-    """The proxy did not answer the CONNECT within the read timeout."""
+    """The proxy did not answer the CONNECT (or a request it forwards) within the read
+    timeout."""
 
 
 class ProxyNoResponse(ProxyUnreached, NoResponse):
-    """The proxy closed the connection without answering the CONNECT."""
+    """The proxy closed the connection without answering the CONNECT (or a request it
+    forwards)."""
 
 
 class ProxyMalformedResponse(ProxyUnreached, MalformedResponse):
-    """The proxy answered the CONNECT with bytes that are not an acceptable response."""
+    """The proxy answered the CONNECT (or a request it forwards) with bytes that are not
+    an acceptable response."""
 
 
 class TunnelRefused(ProxyUnreached, httpx.ProxyError):

@@ -103,8 +103,12 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
         budget = HeadBudget(trace=trace)
         tunnel = _TunnelWatch(request.extensions.get("trace"), trace, self._authority())
         extensions = request.extensions
-        if self._proxy is not None and self._proxy.scheme.startswith("http"):
+        http_proxy = self._proxy is not None and self._proxy.scheme.startswith("http")
+        if http_proxy:
             request.extensions = {**extensions, "trace": tunnel}
+        # an http:// request through an HTTP proxy is forwarded by it (no CONNECT): whatever
+        # breaks before the head is the proxy's doing, as while a CONNECT is pending
+        forwarded = http_proxy and request.url.scheme == "http"
         token = HEAD_BUDGET.set(budget)
         current = CURRENT.set(trace)  # the resolving backend marks the lookup's end in it
         try:
@@ -115,8 +119,8 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
             raise self._proxy_error(TunnelRefused, str(exc), request, exc) from exc
         except httpx.RemoteProtocolError as exc:
             no_answer = isinstance(exc, NoResponse) or str(exc).startswith(_NO_RESPONSE)
-            if tunnel.pending:
-                kind = ProxyNoResponse if no_answer else ProxyMalformedResponse
+            if tunnel.pending or forwarded:  # bytes of a head came: not "without answering"
+                kind = ProxyNoResponse if no_answer and not budget.read else ProxyMalformedResponse
                 message = _head_cut(None) if no_answer and budget.read else readable(exc)
                 raise self._proxy_error(kind, message, request, exc) from exc
             if no_answer and budget.read:  # httpcore's words, though bytes of a head came
@@ -126,14 +130,14 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
             _raise_typed(exc, in_body=False)
         except (httpx.ReadError, httpx.WriteError) as exc:  # reset (or failed) before the head
             lost = _head_cut(exc) if budget.read else None
-            if tunnel.pending:
+            if tunnel.pending or forwarded:
                 kind = ProxyNoResponse if lost is None else ProxyMalformedResponse
                 raise self._proxy_error(kind, lost or str(exc), request, exc) from exc
             if lost is not None:
                 raise MalformedResponse(lost, request=request) from exc
             raise
         except httpx.ReadTimeout as exc:
-            if not tunnel.pending:
+            if not (tunnel.pending or forwarded):
                 raise
             raise self._proxy_error(ProxyReadTimeout, str(exc), request, exc) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
