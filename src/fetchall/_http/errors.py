@@ -142,7 +142,7 @@ def connection_end(lost: BaseException | None) -> str:
     (reason)"."""
     if lost is None:
         return "the connection closed"
-    codes = {getattr(cause, "errno", None) for cause in _causes(lost)}
+    codes = {getattr(cause, "errno", None) for cause in causes(lost)}
     if codes & {errno.ECONNRESET, errno.EPIPE}:
         return "the connection was reset"
     reason = _detail(lost)
@@ -157,7 +157,7 @@ def classify(
 ) -> tuple[ErrorKind, str]:
     """The kind and message of an attempt's failure: ``url`` is the URL last requested,
     ``received`` the body bytes read so far, or None when no response head arrived."""
-    proxy = next((cause for cause in _causes(exc) if isinstance(cause, ProxyUnreached)), None)
+    proxy = next((cause for cause in causes(exc) if isinstance(cause, ProxyUnreached)), None)
     where = _where(exc, url) if proxy is None else f"proxy {proxy.proxy}"
     detail = _detail(exc)
     if isinstance(exc, RefusedRedirect):
@@ -169,10 +169,10 @@ def classify(
     if isinstance(exc, httpx.TooManyRedirects):
         limit = settings.max_redirects
         return ErrorKind.TOO_MANY_REDIRECTS, f"more than {limit} redirect{'s' * (limit != 1)}"
-    unreached = _first_cause(exc, ConnectError)
+    unreached = first_cause(exc, ConnectError)
     if unreached is not None:
         return (ErrorKind.TIMEOUT if unreached.timed_out else ErrorKind.CONNECT), str(unreached)
-    unresolved = _first_cause(exc, ResolveError)
+    unresolved = first_cause(exc, ResolveError)
     if unresolved is not None:
         if proxy is not None:  # the proxy's own name (the target's is the proxy's to resolve)
             host, reason = unresolved.host, unresolved.reason
@@ -185,10 +185,10 @@ def classify(
         return ErrorKind.TIMEOUT, f"{where} sent nothing {waited}"
     if isinstance(exc, httpx.TimeoutException):
         return ErrorKind.TIMEOUT, f"timed out talking to {where}"
-    if _first_cause(exc, socket.gaierror) is not None:
+    if first_cause(exc, socket.gaierror) is not None:
         host = f"host {_host(exc, url)}" if proxy is None else f"proxy host {proxy.proxy_host}"
         return ErrorKind.DNS, f"could not resolve {host}"
-    tls_error = _first_cause(exc, ssl.SSLError)
+    tls_error = first_cause(exc, ssl.SSLError)
     if tls_error is not None:
         return ErrorKind.TLS, f"TLS with {where} failed: {_tls_detail(tls_error)}"
     if received is not None:
@@ -212,7 +212,7 @@ plain-HTTP server's reply looks like to it (the record header holds "HTTP/" byte
 def speaks_plain_http(exc: BaseException, url: str) -> bool:
     """Whether the TLS handshake with ``url``'s own server (not a redirect's) failed
     because the other side answered in plain text."""
-    tls_error = _first_cause(exc, ssl.SSLError)
+    tls_error = first_cause(exc, ssl.SSLError)
     if tls_error is None or tls_error.reason not in PLAIN_HTTP_TLS_REASONS:
         return False
     failed = _failed_url(exc, url)
@@ -231,7 +231,7 @@ def _after_head(
 
 
 def _connect_message(exc: BaseException, where: str, detail: str) -> str:
-    codes = {getattr(cause, "errno", None) for cause in _causes(exc)}
+    codes = {getattr(cause, "errno", None) for cause in causes(exc)}
     if errno.ECONNREFUSED in codes:
         return f"connection refused by {where}"
     if codes & {errno.ENETUNREACH, errno.EHOSTUNREACH}:
@@ -241,7 +241,7 @@ def _connect_message(exc: BaseException, where: str, detail: str) -> str:
     return f"could not connect to {where}: {detail}"
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
+def causes(exc: BaseException) -> Iterator[BaseException]:
     """``exc``, then what caused it, down the chain (into exception groups too)."""
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -254,8 +254,9 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             current = current.__cause__ or current.__context__
 
 
-def _first_cause(exc: BaseException, kind: type[_E]) -> _E | None:
-    return next((cause for cause in _causes(exc) if isinstance(cause, kind)), None)
+def first_cause(exc: BaseException, kind: type[_E]) -> _E | None:
+    """The first exception of type ``kind`` in ``exc``'s chain (``causes``), or None."""
+    return next((cause for cause in causes(exc) if isinstance(cause, kind)), None)
 
 
 def _tls_detail(error: ssl.SSLError) -> str:
@@ -268,11 +269,11 @@ def _tls_detail(error: ssl.SSLError) -> str:
 def _detail(exc: BaseException) -> str:
     """The most specific message in the chain: a ``Worded`` error's or an
     ``IncompleteBody``'s own (it says what its cause says, for people), else the last."""
-    typed = (c for c in _causes(exc) if isinstance(c, Worded | IncompleteBody))
+    typed = (c for c in causes(exc) if isinstance(c, Worded | IncompleteBody))
     own = next(typed, None)
     if own is not None and str(own):
         return str(own)
-    messages = [str(cause) for cause in _causes(exc) if str(cause)]
+    messages = [str(cause) for cause in causes(exc) if str(cause)]
     return messages[-1] if messages else type(exc).__name__
 
 

@@ -16,8 +16,6 @@ h2 is optional (``fetchall[http2]``): without it there is no HTTP/2 failure to t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 
 from fetchall._http.errors import (
@@ -26,6 +24,7 @@ from fetchall._http.errors import (
     NoResponse,
     StreamCut,
     StreamEnded,
+    causes,
 )
 
 _DISCONNECTED = "Server disconnected"
@@ -47,7 +46,7 @@ def typed(exc: BaseException, *, in_body: bool) -> httpx.RemoteProtocolError | N
     h2's) means, raised before the head or ``in_body``; None when it is none of them."""
     if not H2_ERRORS:
         return None
-    for cause in _chain(exc):
+    for cause in causes(exc):
         if isinstance(cause, InvalidBodyLengthError):
             return _length_error(cause.actual_length, cause.expected_length)
         if isinstance(cause, ProtocolError):  # h2's words begin with the class's name
@@ -88,13 +87,3 @@ def _code(code: object) -> str:
         return ErrorCodes(code).name
     except ValueError:
         return f"error code 0x{code:x}"
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and its causes (httpx's exception, then httpcore's, then h2's)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen and len(seen) < 16:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__

@@ -56,6 +56,7 @@ from fetchall._http.errors import (
     StreamEnded,
     TunnelRefused,
     connection_end,
+    first_cause,
 )
 from fetchall._http.http2_errors import H2_ERRORS, typed
 from fetchall._http.httpcore_reach import (
@@ -187,7 +188,7 @@ class TypedErrorsTransport(httpx.AsyncBaseTransport):
     ) -> NoReturn:
         """Raise the proxy's own failure when ``exc`` is one (a TLS failure is the
         target's, through the tunnel), or ``exc`` itself."""
-        if self._proxy is None or _has_tls_cause(exc):
+        if self._proxy is None or first_cause(exc, ssl.SSLError) is not None:
             raise exc
         proxy = self._proxy
         typed = (
@@ -215,17 +216,6 @@ async def _check_head(response: httpx.Response, budget: HeadBudget, request: htt
         await response.aclose()
         number = bytes(version).decode("ascii", "replace").removeprefix("HTTP/")
         raise MalformedResponse(f"HTTP version {number}, not 1.0 or 1.1", request=request)
-
-
-def _has_tls_cause(exc: BaseException) -> bool:
-    current: BaseException | None = exc
-    for _ in range(16):
-        if current is None:
-            return False
-        if isinstance(current, ssl.SSLError):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def _declared(response: httpx.Response, request: httpx.Request) -> int | None:
