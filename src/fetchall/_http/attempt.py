@@ -18,7 +18,7 @@ from fetchall._http.errors import (
     classify,
     speaks_plain_http,
 )
-from fetchall._http.partial import Partial, Transferred, take_head
+from fetchall._http.partial import Partial, Transferred, no_content, take_head
 from fetchall._http.redirects import send
 from fetchall._http.requests import RequestMaker
 from fetchall._http.retry_after import parse_retry_after
@@ -152,16 +152,6 @@ async def _receive(
     if sink is not None:
         sink.finish(content=not no_content(response.request.method, response.status_code))
     return response.reason_phrase
-
-
-_NO_CONTENT_STATUSES = frozenset({204, 304})
-
-
-def no_content(method: str, status: int) -> bool:
-    """Whether a response has no content whatever its fields say (RFC 9110 §6.4.1): one to
-    HEAD, a 1xx, 204 (No Content) or 304 (Not Modified). Its empty body is no body: it has
-    no SHA-256."""
-    return method == "HEAD" or status < 200 or status in _NO_CONTENT_STATUSES
 
 
 class _Unlimited:

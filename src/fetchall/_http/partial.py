@@ -1,6 +1,7 @@
 """What is known of an attempt's response so far (``Partial``), so that a failure can still
 report its status, fields, bytes and timings; read from each head as it arrives
-(``take_head``); and what the minimum speed counts of it (``Transferred``)."""
+(``take_head``); what the minimum speed counts of it (``Transferred``); and two rules a
+head is read by (``declared_length``, ``no_content``), for httpx's transport too."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def take_head(response: httpx.Response, partial: Partial) -> None:
     fields = _head_fields(response.headers)
     partial.content_type = fields.get(b"content-type")
     partial.content_encoding = fields.get(b"content-encoding")
-    partial.content_length = _declared_length(fields.get(b"content-length"))
+    partial.content_length = declared_length(fields.get(b"content-length"))
     partial.location = location(response)
     partial.http_version = response.http_version
 
@@ -112,9 +113,19 @@ def _text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
-def _declared_length(declared: str | None) -> int | None:
+def declared_length(declared: str | None) -> int | None:
     """A Content-Length field's bytes; None when absent or not one number of ASCII digits
     (``str.isdigit`` takes ``²``; repeated fields come joined with commas)."""
     if declared is None or len(declared) > _MAX_LENGTH_DIGITS:
         return None
     return int(declared) if declared.isascii() and declared.isdigit() else None
+
+
+_NO_CONTENT_STATUSES = frozenset({204, 304})
+
+
+def no_content(method: str, status: int) -> bool:
+    """Whether a response has no content whatever its fields say (RFC 9110 §6.4.1): one to
+    HEAD, a 1xx, 204 (No Content) or 304 (Not Modified). Its empty body is no body: it has
+    no SHA-256."""
+    return method == "HEAD" or status < 200 or status in _NO_CONTENT_STATUSES

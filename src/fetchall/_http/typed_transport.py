@@ -68,6 +68,7 @@ from fetchall._http.httpcore_reach import (
     head_too_large,
     readable,
 )
+from fetchall._http.partial import declared_length, no_content
 from fetchall._http.timing import CURRENT, TRACE, UNTRACED, Trace
 from fetchall._origin import Origin
 
@@ -220,14 +221,11 @@ async def _check_head(response: httpx.Response, budget: HeadBudget, request: htt
 
 def _declared(response: httpx.Response, request: httpx.Request) -> int | None:
     """The body length the head declares (one Content-Length of digits), if the response
-    has a body by its nature (not to HEAD, not 1xx, 204 or 304: RFC 9110 §6.4.1)."""
+    has a body by its nature (``partial.no_content``)."""
+    if no_content(request.method, response.status_code):
+        return None
     values = response.headers.get_list("content-length")
-    if len(set(values)) != 1 or request.method == "HEAD":
-        return None
-    if response.status_code < 200 or response.status_code in (204, 304):
-        return None
-    value = values[0].strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else None
+    return declared_length(values[0]) if len(set(values)) == 1 else None
 
 
 class _TypedStream(httpx.AsyncByteStream):
