@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from fetchall._http.decoders import DECODERS, Decoder
+from fetchall._http.decoders import DECODERS, Chain, Decoder
 from fetchall._http.errors import MalformedResponse
 
 
@@ -20,7 +20,7 @@ class TransferDecoder:
 
     def __init__(self, codings: list[bytes]) -> None:
         names = [coding.decode("latin-1") for coding in reversed(codings)]
-        self._stages: list[tuple[str, Decoder]] = [(name, DECODERS[name]()) for name in names]
+        self._chain = Chain([_Stage(name, DECODERS[name]()) for name in names])
         self._empty = True  # no body byte yet: an empty body is empty whatever its codings
 
     def decode(self, data: bytes) -> Iterator[bytes]:
@@ -28,35 +28,40 @@ class TransferDecoder:
         ``decoders.MAX_PIECE`` bytes at most (a bomb is never held whole);
         ``MalformedResponse`` if it is not what its coding says."""
         self._empty = self._empty and not data
-        return self._through(0, data)
+        return self._chain.decode(data)
 
     def finish(self) -> Iterator[bytes]:
         """The last decoded pieces, once the body has ended; ``MalformedResponse`` if a
         coded stream inside it has not."""
         if self._empty:  # as for content codings (``codings.decoded``)
-            return
-        for index, (name, decoder) in enumerate(self._stages):
-            complete = True
-            try:
-                rest = list(decoder.flush())
-            except httpx.DecodingError:
-                complete = False
-            if not complete:  # raised here: the decoder's words are not the last in the chain
-                raise MalformedResponse(f"the {name} transfer coding ends early")
-            for piece in rest:
-                yield from self._through(index + 1, piece)
+            return iter(())
+        return self._chain.flush()
 
-    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
-        """``data`` decoded by the stages from ``index`` on."""
-        if index == len(self._stages):
-            yield data
-            return
-        name, decoder = self._stages[index]
+
+class _Stage:
+    """One transfer coding's decoder, its ``httpx.DecodingError`` raised as the
+    ``MalformedResponse`` naming the coding (raised outside the except clause, so that
+    the decoder's words are not the last in the chain)."""
+
+    def __init__(self, name: str, decoder: Decoder) -> None:
+        self._name = name
+        self._decoder = decoder
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
         failure = ""
         try:
-            for piece in decoder.decode(data):
-                yield from self._through(index + 1, piece)  # raises MalformedResponse
+            yield from self._decoder.decode(data)
         except httpx.DecodingError as exc:
-            failure = f"could not undo the {name} coding: {exc}"
+            failure = f"could not undo the {self._name} coding: {exc}"
         if failure:
             raise MalformedResponse(failure)
+
+    def flush(self) -> Iterator[bytes]:
+        complete = True
+        try:
+            rest = list(self._decoder.flush())
+        except httpx.DecodingError:
+            complete = False
+        if not complete:
+            raise MalformedResponse(f"the {self._name} transfer coding ends early")
+        return iter(rest)
