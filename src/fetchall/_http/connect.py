@@ -36,6 +36,7 @@ from fetchall._http.race import Attempted, RaceLost, race
 from fetchall._http.resolver import ResolveError, Resolver, no_answer_within
 from fetchall._http.timing import Trace
 from fetchall._model import Phase
+from fetchall._origin import bracketed
 
 HAPPY_EYEBALLS_DELAY = 0.25
 """RFC 8305 §8: "the recommended value for the Connection Attempt Delay is 250 ms"."""
@@ -159,8 +160,7 @@ def _fate(attempt: Attempted) -> str:
 
 
 def _describe(attempt: Attempted) -> str:
-    ip = f"[{attempt.address}]" if ":" in attempt.address else attempt.address
-    return f"{ip} {_fate(attempt)}"
+    return f"{bracketed(attempt.address)} {_fate(attempt)}"
 
 
 _SINGLE_WORDS = {
