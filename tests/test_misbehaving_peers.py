@@ -215,3 +215,46 @@ def test_a_proxy_that_fails_a_forwarded_request_is_named(
     assert got["error_kind"] == kind
     assert said.format(proxy=proxy) in got["error"], got["error"]
     assert "127.0.0.1:9" not in got["error"].replace(proxy, "")
+
+
+def _closes_at_accept() -> tuple[socket.socket, int]:
+    """A listener on 127.0.0.1 that closes each connection as soon as it accepts it (a
+    thread of its own, until the listener is closed): its socket and port."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
+def test_https_closed_at_accept_is_a_connect_failure_without_traceback() -> None:
+    """100 https URLs on 5 ports whose server closes each connection at accept, 64 at a
+    time: when the close arrived before TLS began, uvloop printed a RuntimeError traceback
+    for each ("the handler is closed") and the kind depended on timing; now every URL is
+    one record, ``connect`` or ``tls`` as the close fell, and nothing else is printed."""
+    listeners = [_closes_at_accept() for _ in range(5)]
+    try:
+        urls = "".join(
+            f"https://127.0.0.1:{port}/{i}\n" for i in range(20) for _, port in listeners
+        )
+        done = run_fetchall(
+            "--json", "-k", "-r", "0", "-c", "64", "-q", "-", stdin=urls.encode(), timeout=60
+        )
+    finally:
+        for listener, _ in listeners:
+            listener.close()
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr, stderr[:2000]
+    assert "Exception in callback" not in stderr, stderr[:2000]
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == 100
+    assert done.returncode == 1
+    kinds = {record["error_kind"] for record in records}
+    assert kinds <= {"connect", "tls"}, kinds

@@ -74,7 +74,8 @@ async def open_connection(
     messages (``host:port``).
 
     Raises ``ResolveError`` (no address, or none within ``timeout``), ``ConnectError`` (no
-    TCP connection, or a timeout connecting or in the TLS handshake), the ``ssl.SSLError``
+    TCP connection, a peer that closed it before TLS, or a timeout connecting or in the
+    TLS handshake), the ``ssl.SSLError``
     or ``OSError`` of a failed handshake, or ``CancelledError``; nothing else."""
     loop = asyncio.get_running_loop()
     deadline = perf_counter() + timeout
@@ -96,6 +97,9 @@ async def open_connection(
         return cast(P, protocol), ip
     transport, _, ip = await race.run(interleave(addresses), asyncio.Protocol, name)
     trace.remote_ip = ip
+    if transport.is_closing():  # the peer closed at once: TLS would write to a closed socket
+        message = f"{where} ({ip}) closed the connection before the TLS handshake"
+        raise ConnectError(message, timed_out=False)
     trace.begin(Phase.TLS)
     tls_protocol = protocol_factory()
     try:
